@@ -92,7 +92,11 @@ export function isMetricEnabled(def: MetricDefinition, enablement: MetricsEnable
 export class MetricsBuilder {
   private readonly _resources = new Map<string, { resource: Attributes; metrics: Map<string, BuilderMetric> }>();
 
-  constructor(private readonly _enablement?: MetricsEnablement) {}
+  private readonly _enablement: MetricsEnablement | undefined;
+
+  constructor(enablement?: MetricsEnablement) {
+    this._enablement = enablement;
+  }
 
   /** Records one point. `attributesKey` must identify `attributes` uniquely within the metric (caller-cached). */
   record(

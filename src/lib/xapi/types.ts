@@ -199,3 +199,42 @@ export interface XapiPoolStats {
   pendingEventCalls: number;
   masterAddress: string | undefined;
 }
+
+/** Structural logger (pino-compatible); the library never logs secrets or session ids. */
+export interface XapiLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  child(bindings: Record<string, unknown>): XapiLogger;
+}
+
+export interface XapiTlsOptions {
+  /** PEM bundle to trust in addition to (or instead of) the system CAs. */
+  ca?: string | Buffer;
+  /** Off by default; the caller warns loudly when it is on. */
+  insecureSkipVerify: boolean;
+  /** Expected certificate name when connecting by address. */
+  serverName?: string;
+}
+
+export interface XapiPoolOptions {
+  name: string;
+  /** Seed URLs (`https://10.0.0.1`, `https://[fd00::1]:443`, `http://…`): tried in order to find the master. */
+  endpoints: string[];
+  username: string;
+  /** Structural so the library needs nothing from the core; `Secret` fits. */
+  password: { reveal(): string };
+  tls: XapiTlsOptions;
+  /** Per XML-RPC call and per host HTTP request. */
+  requestTimeoutMs: number;
+  /** At most this many host HTTP requests of this pool in flight (p-limit). */
+  maxConcurrentHosts: number;
+  /** Responses larger than this fail (XAPI_ERR_RESPONSE_TOO_LARGE). */
+  maxResponseBytes: number;
+  /** `originator` of session.login_with_password (xapi caps sessions per originator). */
+  originator: string;
+  logger: XapiLogger;
+  /** `event.from` timeout in seconds (sent as a double). */
+  eventTimeoutSeconds?: number;
+}
