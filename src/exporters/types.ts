@@ -12,6 +12,21 @@ export interface InstrumentationScope {
 export interface ExportBatch {
   readonly scope: InstrumentationScope;
   readonly resources: readonly ResourceMetricsData[];
+  /** Where the batch came from; optional context for human-facing exporters (debug) and logs. */
+  readonly origin?: BatchOrigin;
+}
+
+/** The scrape behind an ExportBatch. */
+export interface BatchOrigin {
+  /** Receiver id (`rrd_updates/prod`), or `agent` for self-telemetry. */
+  readonly receiver: string;
+  /** Pipeline id (`metrics`, `metrics/backend`). */
+  readonly pipeline: string;
+  /** Unix ms when the scrape started. */
+  readonly scrapeStartMs: number;
+  readonly scrapeDurationMs: number;
+  /** Per-item errors of the scrape; the data in the batch still ships. */
+  readonly errors: readonly { readonly item: string; readonly code: string; readonly message: string }[];
 }
 
 export interface ExportOutcome {

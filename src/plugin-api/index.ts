@@ -1,6 +1,14 @@
 // The public plugin API: the only core module a plugin may import (besides leaf libraries under src/lib).
 export { AgentError, ScrapeItemError, errorCode } from './errors.ts';
 export {
+  catalogueProblems,
+  defineCatalogue,
+  type AttributeDefinition,
+  type AttributeType,
+  type MetricCatalogue,
+  type ResourceDefinition,
+} from './catalogue.ts';
+export {
   MetricsBuilder,
   countPoints,
   defineMetrics,

@@ -1,0 +1,11 @@
+// pbd_attachment config: which pools to read and which metrics to emit.
+//   receivers:
+//     pbd_attachment:
+//       pools: [prod]
+
+import { storageReceiverConfigSchema, type StorageReceiverConfig } from '../../src/lib/storage/index.ts';
+import { METRIC_NAMES } from './metadata.ts';
+
+export type PbdAttachmentConfig = StorageReceiverConfig;
+
+export const configSchema = storageReceiverConfigSchema(METRIC_NAMES);

@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import { XMLParser } from 'fast-xml-parser';
+import { describe, expect, it } from 'vitest';
+import { AgentError } from '../../src/plugin-api/index.ts';
+import { LegendCache, parseLegendEntry, parseRrdUpdates, RRD_ERR_PARSE } from './parse.ts';
+import { formatG, generateRrdUpdates } from './testdata/generate.ts';
+
+const SAMPLES = new URL('../../test/fixtures/xapi-samples/', import.meta.url);
+const sample = (name: string): Buffer => readFileSync(new URL(name, SAMPLES));
+const parse = (text: string) => parseRrdUpdates(Buffer.from(text));
+const H = 'AVERAGE:host:4cff6b2b-a236-42e0-b388-c78a413f5f46';
+
+function parseError(text: string | Buffer): AgentError {
+  try {
+    parseRrdUpdates(typeof text === 'string' ? Buffer.from(text) : text);
+  } catch (err) {
+    if (err instanceof AgentError) return err;
+    throw new Error(`not an AgentError: ${String(err)}`, { cause: err });
+  }
+  throw new Error('parsed without error');
+}
+
+describe('parseRrdUpdates on the real samples', () => {
+  it('reads the CH 8.2 XML capture (%0.4f, literal \\n after the declaration)', () => {
+    const p = parseRrdUpdates(sample('dd_ch82_rrd_updates.xml'));
+    expect(p).toMatchObject({ dialect: 'xml', start: 1630575340, step: 5, end: 1630575355, rows: 4, columns: 45 });
+    expect(p.legend).toHaveLength(45);
+    expect(p.legend[44]).toMatchObject({ cf: 'AVERAGE', owner: 'vm', uuid: 'cc11e6e9-5071-4707-830a-b87e5618e874', ds: 'cpu0' });
+    expect(Array.from(p.timestamps)).toEqual([1630575355, 1630575350, 1630575345, 1630575340]);
+    expect(p.values).toHaveLength(4 * 45);
+    expect(p.values[4]).toBe(10833308); // memory_total_kib, row 0
+    expect(p.values[3 * 45 + 44]).toBe(0.1112);
+  });
+
+  it('reads the legacy JSON5-ish capture (unquoted keys, bare numbers)', () => {
+    const p = parseRrdUpdates(sample('dd_ch82_rrd_updates_legacy.json5'));
+    expect(p).toMatchObject({ dialect: 'legacy', start: 1627907540, end: 1627907565, rows: 6, columns: 31 });
+    expect(p.values[2]).toBe(0.954);
+    expect(p.values[29]).toBe(1191182336);
+  });
+
+  it('reads the synthesised current JSON and XML identically, NaN kept as NaN', () => {
+    const json = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.json'));
+    const xml = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.xml'));
+    expect(json.dialect).toBe('strings');
+    expect(xml.dialect).toBe('xml');
+    expect(xml.legend.map((e) => e.raw)).toEqual(json.legend.map((e) => e.raw));
+    expect(Array.from(xml.timestamps)).toEqual(Array.from(json.timestamps));
+    expect(Array.from(xml.values)).toEqual(Array.from(json.values));
+    expect(Number.isNaN(json.values[30])).toBe(true);
+  });
+
+  it('returns exactly what JSON.parse + Number() return for the current dialect', () => {
+    const text = sample('synth_rrd_updates_v25.3plus.json').toString('utf8');
+    const expected = (JSON.parse(text) as { data: Array<{ values: string[] }> }).data.flatMap((row) => row.values.map(Number));
+    expect(Array.from(parse(text).values)).toEqual(expected);
+  });
+
+  it('agrees with fast-xml-parser on the XML capture (cross-check)', () => {
+    const body = sample('dd_ch82_rrd_updates.xml');
+    const doc = new XMLParser({ parseTagValue: false }).parse(body.toString('utf8').replace('\\n', '')) as {
+      xport: { meta: { legend: { entry: string[] } }; data: { row: Array<{ t: string; v: string[] }> } };
+    };
+    const p = parseRrdUpdates(body);
+    expect(p.legend.map((e) => e.raw)).toEqual(doc.xport.meta.legend.entry);
+    expect(Array.from(p.timestamps)).toEqual(doc.xport.data.row.map((r) => Number(r.t)));
+    expect(Array.from(p.values)).toEqual(doc.xport.data.row.flatMap((r) => r.v.map(Number)));
+  });
+});
+
+describe('dialects and number formats of generated bodies', () => {
+  it.each([
+    ['strings', '%.15g'],
+    ['strings', '%.5g'],
+    ['nested', '%.5g'],
+    ['legacy', '%.4f'],
+    ['xml', '%.4f'],
+    ['xml', '%.5g'],
+    ['xml', '%.15g'],
+  ] as const)('%s with %s: every value equals Number(printed)', (dialect, numberFormat) => {
+    const g = generateRrdUpdates({ columns: 600, rows: 3, dialect, numberFormat, nanRatio: 0.05 });
+    const p = parseRrdUpdates(g.body);
+    expect(p.dialect).toBe(dialect);
+    expect(p.columns).toBe(600);
+    expect(Array.from(p.timestamps)).toEqual(g.timestamps);
+    expect(Array.from(p.values)).toEqual(Array.from(g.values));
+  });
+
+  it('formatG prints like C %g', () => {
+    expect(formatG(1191182336, 5)).toBe('1.1912e+09');
+    expect(formatG(0.0627000033855438, 15)).toBe('0.0627000033855438');
+    expect(formatG(10833308, 15)).toBe('10833308');
+    expect(formatG(0.00001234, 5)).toBe('1.234e-05');
+  });
+});
+
+describe('edge cases', () => {
+  const meta = (rows: number, columns: number, legend: string[]) =>
+    `"meta":{"start":"0","step":"5","end":"10","rows":"${rows}","columns":"${columns}","legend":[${legend.map((l) => `"${l}"`).join(',')}]}`;
+
+  it.each([
+    ['NaN', NaN],
+    ['"NaN"', NaN],
+    ['Infinity', Infinity],
+    ['"-Infinity"', -Infinity],
+    ['"+Infinity"', Infinity],
+    ['"nan"', NaN],
+    ['"-inf"', -Infinity],
+    ['0.0', 0],
+    ['"-0.0"', -0],
+    ['1.1912e+09', 1.1912e9],
+    ['"6.27e-2"', 0.0627],
+    ['1E3', 1000],
+    ['"10833308.0000"', 10833308],
+    ['"0.0627000033855438"', 0.0627000033855438],
+    ['"123456789012345678"', 123456789012345678],
+    ['"1e-30"', 1e-30],
+    ['"-5"', -5],
+  ])('value %s → %s', (text, expected) => {
+    const p = parse(`{${meta(1, 1, [`${H}:cpu0`])},"data":[{"t":"10","values":[${text}]}]}`);
+    expect(Object.is(p.values[0], expected)).toBe(true);
+  });
+
+  it('zero rows: JSON data [] and XML <data/>', () => {
+    expect(parse(`{${meta(0, 1, [`${H}:cpu0`])},"data":[]}`).values).toHaveLength(0);
+    const xml = parse(`<?xml version="1.0" encoding="UTF-8"?>\n<xport><meta><start>0</start><step>5</step><end>0</end><rows>0</rows><columns>0</columns><legend/></meta><data/></xport>`);
+    expect(xml).toMatchObject({ rows: 0, columns: 0, legend: [] });
+    expect(xml.timestamps).toHaveLength(0);
+  });
+
+  it('unquoted keys, data nested in meta, and indented XML', () => {
+    expect(parse(`{meta: {start:0,step:5,end:10,rows:1,columns:1,legend:["${H}:cpu0"]},data:[{t:10,values:[0.5]}]}`).dialect).toBe('legacy');
+    const nested = parse(`{"meta":{"start":"0","step":"5","end":"10","rows":"1","columns":"1","legend":["${H}:cpu0"],"data":[{"t":"10","values":["0.5"]}]}}`);
+    expect(nested).toMatchObject({ dialect: 'nested', rows: 1 });
+    expect(nested.values[0]).toBe(0.5);
+    const xml = parse(`<xport>\n  <meta>\n    <start>0</start>\n <step>5</step><end>10</end><rows>1</rows><columns>1</columns>\n    <legend>\n      <entry>${H}:cpu0</entry>\n    </legend>\n  </meta>\n  <data>\n <row> <t>10</t> <v> 0.25 </v> </row>\n </data>\n</xport>\n`);
+    expect(xml.values[0]).toBe(0.25);
+  });
+
+  it('data before meta is still read', () => {
+    const p = parse(`{"data":[{"values":["1.5"],"t":"10"}],${meta(1, 1, [`${H}:cpu0`])}}`);
+    expect(p.values[0]).toBe(1.5);
+    expect(p.timestamps[0]).toBe(10);
+  });
+
+  it.each([
+    ['AVERAGE:host:u:cpu0', { cf: 'AVERAGE', owner: 'host', uuid: 'u', ds: 'cpu0' }],
+    ['AVERAGE:host:u:statefile/a:b/latency', { owner: 'host', ds: 'statefile/a:b/latency' }],
+    ['MAX:vm:u:vbd_xvda_read', { cf: 'MAX', owner: 'vm', ds: 'vbd_xvda_read' }],
+    ['AVERAGE:pool:u:x', { owner: 'other', ownerRaw: 'pool' }],
+  ])('legend %s', (raw, expected) => {
+    expect(parseLegendEntry(raw)).toMatchObject({ raw, ...expected });
+  });
+
+  it.each(['cpu0', 'AVERAGE:host', 'AVERAGE:host:u', 'AVERAGE:host:u:'])('legend %s is malformed', (raw) => {
+    expect(parseLegendEntry(raw)).toBeUndefined();
+  });
+
+  it('XML entities in legend entries are decoded', () => {
+    const p = parse(`<xport><meta><start>0</start><step>5</step><end>0</end><rows>0</rows><columns>1</columns><legend><entry>AVERAGE:host:u:a&amp;b</entry></legend></meta><data/></xport>`);
+    expect(p.legend[0]!.ds).toBe('a&b');
+  });
+
+  it.each([
+    ['empty body', '', /empty body/],
+    ['HTML 500 page', '<html><body><h1>HTTP 500 internal server error</h1></body></html>', /not <xport>/],
+    ['XO Lite page', '<!DOCTYPE html><html><head></head></html>', /unsupported markup/],
+    ['plain text', 'Unauthorised', /neither XML nor JSON/],
+    ['legend shorter than columns', `{${meta(1, 2, [`${H}:cpu0`])},"data":[{"t":"10","values":["1","2"]}]}`, /legend has 1 entries but meta.columns is 2/],
+    ['too few values in a row', `{${meta(1, 2, [`${H}:cpu0`, `${H}:cpu1`])},"data":[{"t":"10","values":["1"]}]}`, /row 0 has 1 values/],
+    ['too many values in a row', `{${meta(1, 1, [`${H}:cpu0`])},"data":[{"t":"10","values":["1","2"]}]}`, /more values than meta.columns/],
+    ['fewer rows than meta.rows', `{${meta(2, 1, [`${H}:cpu0`])},"data":[{"t":"10","values":["1"]}]}`, /data has 1 rows but meta.rows is 2/],
+    ['more rows than meta.rows', `{${meta(1, 1, [`${H}:cpu0`])},"data":[{"t":"10","values":["1"]},{"t":"5","values":["1"]}]}`, /more data rows/],
+    ['XML rows mismatch', `<xport><meta><start>0</start><step>5</step><end>0</end><rows>2</rows><columns>1</columns><legend><entry>${H}:cpu0</entry></legend></meta><data><row><t>1</t><v>1</v></row></data></xport>`, /data has 1 rows but meta.rows is 2/],
+    ['bad number', `{${meta(1, 1, [`${H}:cpu0`])},"data":[{"t":"10","values":["abc"]}]}`, /expected a number/],
+    ['malformed legend entry', `{${meta(1, 1, ['cpu0'])},"data":[{"t":"10","values":["1"]}]}`, /malformed legend entry/],
+    ['missing data', `{${meta(0, 1, [`${H}:cpu0`])}}`, /missing 'data'/],
+    ['trailing garbage', `{${meta(0, 1, [`${H}:cpu0`])},"data":[]} x`, /unexpected content/],
+    ['absurd meta.rows', `{${meta(1e9, 1, [`${H}:cpu0`])},"data":[]}`, /cannot fit/],
+  ])('%s → RRD_ERR_PARSE', (_name, body, message) => {
+    const err = parseError(body);
+    expect(err.code).toBe(RRD_ERR_PARSE);
+    expect(err.message).toMatch(message);
+    expect(err.details).toHaveProperty('position');
+    expect(err.details).toHaveProperty('context');
+  });
+
+  it('flags HTML bodies in the error details', () => {
+    expect(parseError('<html><body>401</body></html>').details.html).toBe(true);
+  });
+
+  it.each(['dd_ch82_rrd_updates.xml', 'dd_ch82_rrd_updates_legacy.json5', 'synth_rrd_updates_v25.3plus.json'])(
+    'every truncation of %s is a coded error, never a crash or a silent result',
+    (name) => {
+      const body = sample(name);
+      let checked = 0;
+      for (let cut = 0; cut < body.length - 1; cut += 7) {
+        const err = parseError(body.subarray(0, cut));
+        expect(err.code).toBe(RRD_ERR_PARSE);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(400);
+    },
+  );
+
+  it('random byte corruption never throws anything but RRD_ERR_PARSE', () => {
+    const body = sample('synth_rrd_updates_v25.3plus.json');
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    let errors = 0;
+    for (let i = 0; i < 500; i++) {
+      const copy = Buffer.from(body);
+      for (let k = 0; k < 3; k++) copy[next() % copy.length] = next() % 256;
+      try {
+        parseRrdUpdates(copy);
+      } catch (err) {
+        expect(err).toBeInstanceOf(AgentError);
+        expect((err as AgentError).code).toBe(RRD_ERR_PARSE);
+        errors++;
+      }
+    }
+    expect(errors).toBeGreaterThan(0);
+  });
+});
+
+describe('LegendCache', () => {
+  it('reuses the legend array when the bytes are unchanged, reparses when they change', () => {
+    const cache = new LegendCache();
+    const a = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.json'), { legendCache: cache });
+    const b = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.json'), { legendCache: cache });
+    expect(b.legend).toBe(a.legend);
+    expect(Array.from(b.values)).toEqual(Array.from(a.values));
+    expect(cache).toMatchObject({ hits: 1, misses: 1 });
+    // Same legend in XML: different bytes, so a miss, but the entries themselves are reused.
+    const c = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.xml'), { legendCache: cache });
+    expect(c.legend).not.toBe(a.legend);
+    expect(c.legend[3]).toBe(a.legend[3]);
+    const d = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.xml'), { legendCache: cache });
+    expect(d.legend).toBe(c.legend);
+  });
+
+  it('does not reuse a cached legend that is only a prefix of the new one', () => {
+    const cache = new LegendCache();
+    const one = `{"meta":{"start":"0","step":"5","end":"10","rows":"1","columns":"1","legend":["${H}:cpu0"]},"data":[{"t":"10","values":["1"]}]}`;
+    const two = `{"meta":{"start":"0","step":"5","end":"10","rows":"1","columns":"2","legend":["${H}:cpu0","${H}:cpu1"]},"data":[{"t":"10","values":["1","2"]}]}`;
+    parseRrdUpdates(Buffer.from(one), { legendCache: cache });
+    expect(parseRrdUpdates(Buffer.from(two), { legendCache: cache }).legend.map((e) => e.ds)).toEqual(['cpu0', 'cpu1']);
+  });
+});

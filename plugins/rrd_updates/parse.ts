@@ -1,0 +1,974 @@
+// Parser for xcp-rrdd's `/rrd_updates` bodies (notes/xapi.md §1.6): XML and the three JSON dialects, with the
+// three number formats (`%0.4f`, `%0.5g`, `%0.15g`), recognised from the bytes, never from headers.
+//
+// Why a hand-written byte scanner: a large pool sends ~4,000 columns per host every few seconds. Going through
+// `JSON.parse`/an XML DOM allocates one string per value and cannot read the legacy JSON5-ish dialect anyway.
+// This scanner reads numbers straight from the bytes (Clinger's fast path, falling back to `Number()` only for
+// values with more than 15 significant digits or huge exponents) and writes them into one Float64Array.
+
+import { AgentError } from '../../src/plugin-api/index.ts';
+
+export type RrdOwnerKind = 'host' | 'vm' | 'sr';
+
+/** `<CF>:<owner>:<uuid>:<ds name>`, split on the first three `:` only (ds names may contain more). */
+export interface LegendEntry {
+  readonly raw: string;
+  /** Consolidation function as sent: `AVERAGE`, `MIN`, `MAX`, `LAST`. */
+  readonly cf: string;
+  /** `other` for an owner kind this agent does not know (exported as unmapped, never dropped). */
+  readonly owner: RrdOwnerKind | 'other';
+  /** The owner kind exactly as sent. */
+  readonly ownerRaw: string;
+  readonly uuid: string;
+  readonly ds: string;
+}
+
+/** `legacy`: unquoted keys, bare numbers; `nested`: `data` inside `meta`; `strings`: current, numbers as strings. */
+export type RrdDialect = 'xml' | 'legacy' | 'nested' | 'strings';
+
+export interface ParsedRrdUpdates {
+  readonly dialect: RrdDialect;
+  /** `meta` as sent, unix seconds. `start` is not necessarily the oldest row (notes §8.2). */
+  readonly start: number;
+  readonly step: number;
+  readonly end: number;
+  readonly rows: number;
+  readonly columns: number;
+  readonly legend: readonly LegendEntry[];
+  /** Row timestamps in unix seconds, in the order sent: newest first. */
+  readonly timestamps: Float64Array;
+  /** Row-major: value of row r, column c is `values[r * columns + c]`. NaN = no sample; ±Infinity kept. */
+  readonly values: Float64Array;
+}
+
+export const RRD_ERR_PARSE = 'RRD_ERR_PARSE';
+
+export interface ParseOptions {
+  /**
+   * Reuses the parsed legend when its bytes equal the previous response's (the steady state: one cache per
+   * scraped host). Then `legend` is the same frozen array as last time and no legend string is allocated.
+   */
+  readonly legendCache?: LegendCache;
+}
+
+/** The legend bytes and entries of the last response of one host (see ParseOptions.legendCache). */
+export class LegendCache {
+  /** Bytes between the legend's opening and closing delimiters, copied. */
+  bytes: Buffer | undefined;
+  entries: readonly LegendEntry[] = [];
+  /** Entries of the current legend by raw string, reused when only part of the legend changed. */
+  byRaw = new Map<string, LegendEntry>();
+  hits = 0;
+  misses = 0;
+
+  store(bytes: Buffer, entries: LegendEntry[]): readonly LegendEntry[] {
+    this.bytes = Buffer.from(bytes);
+    this.entries = Object.freeze(entries);
+    this.byRaw = new Map(entries.map((e) => [e.raw, e]));
+    return this.entries;
+  }
+}
+
+/** Parses one `/rrd_updates` response body. Throws `AgentError(RRD_ERR_PARSE)` with position and context. */
+export function parseRrdUpdates(body: Uint8Array, options?: ParseOptions): ParsedRrdUpdates {
+  const scanner = new Scanner(body, options?.legendCache);
+  scanner.skipBomAndSpace();
+  const first = scanner.peek();
+  if (first === LBRACE) return scanner.parseJson();
+  if (first === LT) return scanner.parseXml();
+  if (first === -1) throw scanner.fail('empty body');
+  throw scanner.fail('body is neither XML nor JSON');
+}
+
+/** Parses one legend string. Returns undefined when it has fewer than four `:`-separated parts. */
+export function parseLegendEntry(raw: string): LegendEntry | undefined {
+  const a = raw.indexOf(':');
+  if (a <= 0) return undefined;
+  const b = raw.indexOf(':', a + 1);
+  if (b < 0) return undefined;
+  const c = raw.indexOf(':', b + 1);
+  if (c < 0 || c === raw.length - 1) return undefined;
+  const ownerRaw = raw.slice(a + 1, b);
+  const owner = ownerRaw === 'host' || ownerRaw === 'vm' || ownerRaw === 'sr' ? ownerRaw : 'other';
+  return { raw, cf: raw.slice(0, a), owner, ownerRaw, uuid: raw.slice(b + 1, c), ds: raw.slice(c + 1) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const QUOTE = 34;
+const PLUS = 43;
+const COMMA = 44;
+const MINUS = 45;
+const DOT = 46;
+const SLASH = 47;
+const D0 = 48;
+const D9 = 57;
+const COLON = 58;
+const LT = 60;
+const GT = 62;
+const QMARK = 63;
+const LBRACKET = 91;
+const BACKSLASH = 92;
+const RBRACKET = 93;
+const LBRACE = 123;
+const RBRACE = 125;
+const AMP = 38;
+
+const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+// Key ids: JSON keys and XML element names are matched against these without allocating.
+const K_OTHER = 0;
+const K_META = 1;
+const K_DATA = 2;
+const K_START = 3;
+const K_STEP = 4;
+const K_END = 5;
+const K_ROWS = 6;
+const K_COLUMNS = 7;
+const K_LEGEND = 8;
+const K_T = 9;
+const K_VALUES = 10;
+const K_XPORT = 11;
+const K_ENTRY = 12;
+const K_ROW = 13;
+const K_V = 14;
+const KEY_NAMES: ReadonlyArray<readonly [number, string]> = [
+  [K_META, 'meta'],
+  [K_DATA, 'data'],
+  [K_START, 'start'],
+  [K_STEP, 'step'],
+  [K_END, 'end'],
+  [K_ROWS, 'rows'],
+  [K_COLUMNS, 'columns'],
+  [K_LEGEND, 'legend'],
+  [K_T, 't'],
+  [K_VALUES, 'values'],
+  [K_XPORT, 'xport'],
+  [K_ENTRY, 'entry'],
+  [K_ROW, 'row'],
+  [K_V, 'v'],
+];
+const JSON_LEGEND_END = Buffer.from(']', 'latin1');
+const XML_LEGEND_END = Buffer.from('</legend>', 'latin1');
+const KEY_BYTES = KEY_NAMES.map(([id, name]) => [id, Buffer.from(name, 'latin1')] as const);
+
+interface MetaAcc {
+  start: number;
+  step: number;
+  end: number;
+  rows: number;
+  columns: number;
+  legend: LegendEntry[] | undefined;
+}
+
+class Scanner {
+  private readonly _buf: Uint8Array;
+  /** The same bytes as a Buffer, for the few string decodes (legend entries, error context). */
+  private readonly _view: Buffer;
+  private readonly _len: number;
+  private _pos = 0;
+  private _unquotedKey = false;
+
+  private readonly _legendCache: LegendCache | undefined;
+
+  constructor(body: Uint8Array, legendCache: LegendCache | undefined) {
+    this._legendCache = legendCache;
+    this._buf = body;
+    this._view = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this._len = body.length;
+  }
+
+  peek(): number {
+    return this._pos < this._len ? this._buf[this._pos]! : -1;
+  }
+
+  fail(reason: string, at: number = this._pos): AgentError {
+    const from = Math.max(0, at - 24);
+    const to = Math.min(this._len, at + 24);
+    let context = '';
+    for (let i = from; i < to; i++) {
+      const ch = this._buf[i]!;
+      context += ch >= 32 && ch < 127 ? String.fromCharCode(ch) : '.';
+    }
+    const looksHtml = /<\s*(!doctype|html|head|body)/i.test(this._view.toString('latin1', 0, Math.min(this._len, 512)));
+    return new AgentError(RRD_ERR_PARSE, `rrd_updates body: ${reason} at byte ${at}`, {
+      details: { position: at, context, length: this._len, ...(looksHtml ? { html: true } : {}) },
+    });
+  }
+
+  skipBomAndSpace(): void {
+    const b = this._buf;
+    if (this._len >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) this._pos = 3;
+    this._ws();
+  }
+
+  private _ws(): void {
+    const b = this._buf;
+    let p = this._pos;
+    while (p < this._len) {
+      const c = b[p]!;
+      if (c !== SPACE && c !== LF && c !== CR && c !== TAB) break;
+      p++;
+    }
+    this._pos = p;
+  }
+
+  private _expect(ch: number, what: string): void {
+    this._ws();
+    if (this._pos >= this._len) throw this.fail(`unexpected end of input, expected ${what}`);
+    if (this._buf[this._pos] !== ch) throw this.fail(`expected ${what}`);
+    this._pos++;
+  }
+
+  private _keyId(from: number, to: number): number {
+    const n = to - from;
+    const b = this._buf;
+    for (const [id, bytes] of KEY_BYTES) {
+      if (bytes.length !== n) continue;
+      let ok = true;
+      for (let i = 0; i < n; i++) {
+        if (b[from + i] !== bytes[i]) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return id;
+    }
+    return K_OTHER;
+  }
+
+  // ---- numbers ------------------------------------------------------------------------------------------
+
+  /** Reads a number (or NaN/Infinity word) at the cursor; stops at the first byte that cannot belong to it. */
+  private _number(): number {
+    const b = this._buf;
+    const len = this._len;
+    const begin = this._pos;
+    let p = begin;
+    let negative = false;
+    let c = p < len ? b[p]! : -1;
+    if (c === MINUS || c === PLUS) {
+      negative = c === MINUS;
+      p++;
+      c = p < len ? b[p]! : -1;
+    }
+    if (c < D0 || c > D9) {
+      if (c !== DOT) return this._word(begin, p, negative);
+    }
+    let mantissa = 0;
+    let significant = 0;
+    let digits = 0;
+    let exp10 = 0;
+    while (p < len) {
+      c = b[p]!;
+      if (c < D0 || c > D9) break;
+      if (mantissa !== 0 || c !== D0) {
+        if (significant < 16) mantissa = mantissa * 10 + (c - D0);
+        else exp10++;
+        significant++;
+      }
+      digits++;
+      p++;
+    }
+    if (p < len && b[p] === DOT) {
+      p++;
+      while (p < len) {
+        c = b[p]!;
+        if (c < D0 || c > D9) break;
+        if (mantissa !== 0 || c !== D0) {
+          if (significant < 16) {
+            mantissa = mantissa * 10 + (c - D0);
+            exp10--;
+          }
+          significant++;
+        } else {
+          exp10--;
+        }
+        digits++;
+        p++;
+      }
+    }
+    if (digits === 0) throw this.fail('malformed number', begin);
+    if (p < len && (b[p] === 101 || b[p] === 69)) {
+      p++;
+      let expNegative = false;
+      if (p < len && (b[p] === MINUS || b[p] === PLUS)) {
+        expNegative = b[p] === MINUS;
+        p++;
+      }
+      let e = 0;
+      let expDigits = 0;
+      while (p < len) {
+        c = b[p]!;
+        if (c < D0 || c > D9) break;
+        if (e < 100000) e = e * 10 + (c - D0);
+        expDigits++;
+        p++;
+      }
+      if (expDigits === 0) throw this.fail('malformed exponent', begin);
+      exp10 += expNegative ? -e : e;
+    }
+    this._pos = p;
+    let value: number;
+    if (significant > 15 || exp10 > 22 || exp10 < -22) {
+      // Outside Clinger's fast path (mantissa < 2^53 and |exponent| <= 22, one correctly rounded operation).
+      value = Number(this._view.toString('latin1', negative || b[begin] === PLUS ? begin + 1 : begin, p));
+      if (Number.isNaN(value)) throw this.fail('malformed number', begin);
+    } else {
+      value = exp10 === 0 ? mantissa : exp10 > 0 ? mantissa * POW10[exp10]! : mantissa / POW10[-exp10]!;
+    }
+    return negative ? -value : value;
+  }
+
+  /** NaN / Infinity spelled as xapi (`NaN`, `Infinity`, `-Infinity`) or as C printf (`nan`, `inf`). */
+  private _word(begin: number, p: number, negative: boolean): number {
+    const b = this._buf;
+    let q = p;
+    while (q < this._len && ((b[q]! >= 65 && b[q]! <= 90) || (b[q]! >= 97 && b[q]! <= 122))) q++;
+    const word = this._view.toString('latin1', p, q).toLowerCase();
+    this._pos = q;
+    if (word === 'nan') return NaN;
+    if (word === 'infinity' || word === 'inf') return negative ? -Infinity : Infinity;
+    throw this.fail(q === p ? 'expected a number' : `expected a number, got '${word.slice(0, 16)}'`, begin);
+  }
+
+  /** JSON number that may be bare or quoted (`"0.0627"`), as the dialects differ. */
+  private _jsonNumber(): number {
+    this._ws();
+    if (this._pos < this._len && this._buf[this._pos] === QUOTE) {
+      this._pos++;
+      const v = this._number();
+      if (this._pos >= this._len || this._buf[this._pos] !== QUOTE) throw this.fail('expected \'"\' after number');
+      this._pos++;
+      return v;
+    }
+    return this._number();
+  }
+
+  private _jsonInteger(what: string): number {
+    const at = this._pos;
+    const v = this._jsonNumber();
+    if (!Number.isSafeInteger(v)) throw this.fail(`meta.${what} is not an integer`, at);
+    return v;
+  }
+
+  // ---- JSON ---------------------------------------------------------------------------------------------
+
+  parseJson(): ParsedRrdUpdates {
+    const meta: MetaAcc = { start: NaN, step: NaN, end: NaN, rows: NaN, columns: NaN, legend: undefined };
+    let dataPos = -1;
+    let nested = false;
+    this._expect(LBRACE, "'{'");
+    this._object((key) => {
+      if (key === K_META) {
+        this._expect(LBRACE, "'{' (meta)");
+        this._object((metaKey) => {
+          if (metaKey === K_DATA) {
+            nested = true;
+            dataPos = this._pos;
+            this._skipValue();
+          } else {
+            this._metaField(meta, metaKey);
+          }
+        });
+      } else if (key === K_DATA) {
+        dataPos = this._pos;
+        this._skipValue();
+      } else {
+        this._skipValue();
+      }
+    });
+    this._ws();
+    if (this._pos < this._len) throw this.fail('unexpected content after the document');
+    const end = this._pos;
+    const header = this._checkMeta(meta);
+    if (dataPos < 0) throw this.fail("missing 'data'", end);
+    // `data` is parsed after the whole document so its size is known from `meta` whatever the key order.
+    this._pos = dataPos;
+    const { timestamps, values } = this._jsonData(header.rows, header.columns);
+    this._pos = end;
+    // Legacy = JSON5-ish keys; otherwise valid JSON, with `data` either nested in `meta` or beside it. Quoted vs
+    // bare numbers is not part of the dialect name: the scanner takes both anywhere.
+    const dialect: RrdDialect = this._unquotedKey ? 'legacy' : nested ? 'nested' : 'strings';
+    return { dialect, ...header, timestamps, values };
+  }
+
+  /** Iterates `key: value` pairs of an object whose `{` was consumed; `onKey` must consume the value. */
+  private _object(onKey: (key: number) => void): void {
+    this._ws();
+    if (this.peek() === RBRACE) {
+      this._pos++;
+      return;
+    }
+    for (;;) {
+      const key = this._jsonKey();
+      this._expect(COLON, "':'");
+      onKey(key);
+      this._ws();
+      const c = this.peek();
+      if (c === COMMA) {
+        this._pos++;
+        continue;
+      }
+      if (c === RBRACE) {
+        this._pos++;
+        return;
+      }
+      throw this.fail(c === -1 ? "unexpected end of input, expected ',' or '}'" : "expected ',' or '}'");
+    }
+  }
+
+  private _jsonKey(): number {
+    this._ws();
+    const b = this._buf;
+    let p = this._pos;
+    if (p >= this._len) throw this.fail('unexpected end of input, expected a key');
+    if (b[p] === QUOTE) {
+      const from = p + 1;
+      p = from;
+      while (p < this._len && b[p] !== QUOTE) p += b[p] === BACKSLASH ? 2 : 1;
+      if (p >= this._len) throw this.fail('unterminated key');
+      this._pos = p + 1;
+      return this._keyId(from, p);
+    }
+    // JSON5 identifier key (legacy dialect).
+    const from = p;
+    while (p < this._len && isIdentByte(b[p]!)) p++;
+    if (p === from) throw this.fail('expected a key');
+    this._unquotedKey = true;
+    this._pos = p;
+    return this._keyId(from, p);
+  }
+
+  private _metaField(meta: MetaAcc, key: number): void {
+    switch (key) {
+      case K_START:
+        meta.start = this._jsonInteger('start');
+        return;
+      case K_STEP:
+        meta.step = this._jsonInteger('step');
+        return;
+      case K_END:
+        meta.end = this._jsonInteger('end');
+        return;
+      case K_ROWS:
+        meta.rows = this._jsonInteger('rows');
+        return;
+      case K_COLUMNS:
+        meta.columns = this._jsonInteger('columns');
+        return;
+      case K_LEGEND: {
+        this._expect(LBRACKET, "'[' (legend)");
+        const contentStart = this._pos;
+        const reused = this._reuseLegend(JSON_LEGEND_END);
+        if (reused) {
+          this._pos++;
+          meta.legend = reused as LegendEntry[];
+          return;
+        }
+        const legend: LegendEntry[] = [];
+        this._ws();
+        if (this.peek() === RBRACKET) {
+          this._pos++;
+        } else {
+          for (;;) {
+            legend.push(this._legendEntry(this._jsonString()));
+            this._ws();
+            const c = this.peek();
+            if (c === COMMA) {
+              this._pos++;
+              continue;
+            }
+            if (c === RBRACKET) {
+              this._pos++;
+              break;
+            }
+            throw this.fail(c === -1 ? 'unexpected end of input in legend' : "expected ',' or ']' in legend");
+          }
+        }
+        meta.legend = this._storeLegend(contentStart, this._pos - 1, legend);
+        return;
+      }
+      default:
+        this._skipValue();
+    }
+  }
+
+  /**
+   * If the bytes at the cursor equal the cached legend content and are followed by `terminator`, moves the cursor
+   * to the terminator and returns the cached entries. A byte-equal prefix that is followed by the terminator is
+   * the same complete legend, because the cached bytes were a complete legend when they were stored.
+   */
+  private _reuseLegend(terminator: Uint8Array): readonly LegendEntry[] | undefined {
+    const cache = this._legendCache;
+    const cached = cache?.bytes;
+    if (!cache || !cached) return undefined;
+    const start = this._pos;
+    const end = start + cached.length;
+    if (end + terminator.length > this._len) return undefined;
+    for (let i = 0; i < terminator.length; i++) if (this._buf[end + i] !== terminator[i]) return undefined;
+    if (this._view.compare(cached, 0, cached.length, start, end) !== 0) return undefined;
+    cache.hits++;
+    this._pos = end;
+    return cache.entries;
+  }
+
+  private _storeLegend(contentStart: number, contentEnd: number, legend: LegendEntry[]): LegendEntry[] {
+    const cache = this._legendCache;
+    if (!cache) return legend;
+    cache.misses++;
+    return cache.store(this._view.subarray(contentStart, contentEnd), legend) as LegendEntry[];
+  }
+
+  private _legendEntry(raw: string): LegendEntry {
+    const known = this._legendCache?.byRaw.get(raw);
+    if (known) return known;
+    const entry = parseLegendEntry(raw);
+    if (!entry) throw this.fail(`malformed legend entry '${raw.slice(0, 80)}'`);
+    return entry;
+  }
+
+  private _jsonString(): string {
+    this._ws();
+    const b = this._buf;
+    if (this.peek() !== QUOTE) throw this.fail(this.peek() === -1 ? 'unexpected end of input, expected a string' : 'expected a string');
+    const from = this._pos + 1;
+    let p = from;
+    let escaped = false;
+    let ascii = true;
+    while (p < this._len) {
+      const c = b[p]!;
+      if (c === QUOTE) break;
+      if (c === BACKSLASH) {
+        escaped = true;
+        p += 2;
+        continue;
+      }
+      if (c >= 0x80) ascii = false;
+      p++;
+    }
+    if (p >= this._len) throw this.fail('unterminated string', from - 1);
+    this._pos = p + 1;
+    if (escaped) {
+      try {
+        return JSON.parse(this._view.toString('utf8', from - 1, p + 1)) as string;
+      } catch (cause) {
+        throw new AgentError(RRD_ERR_PARSE, `rrd_updates body: bad string escape at byte ${from}`, { cause, details: { position: from } });
+      }
+    }
+    return this._view.toString(ascii ? 'latin1' : 'utf8', from, p);
+  }
+
+  private _skipValue(): void {
+    this._ws();
+    const b = this._buf;
+    const c = this.peek();
+    if (c === QUOTE) {
+      this._jsonString();
+      return;
+    }
+    if (c === LBRACE || c === LBRACKET) {
+      let depth = 0;
+      let p = this._pos;
+      while (p < this._len) {
+        const ch = b[p]!;
+        if (ch === QUOTE) {
+          p++;
+          while (p < this._len && b[p] !== QUOTE) p += b[p] === BACKSLASH ? 2 : 1;
+        } else if (ch === LBRACE || ch === LBRACKET) {
+          depth++;
+        } else if (ch === RBRACE || ch === RBRACKET) {
+          depth--;
+          if (depth === 0) {
+            this._pos = p + 1;
+            return;
+          }
+        }
+        p++;
+      }
+      throw this.fail('unexpected end of input inside a value');
+    }
+    // Bare scalar (number, true/false/null, NaN): up to the next delimiter.
+    let p = this._pos;
+    while (p < this._len) {
+      const ch = b[p]!;
+      if (ch === COMMA || ch === RBRACE || ch === RBRACKET || ch === SPACE || ch === LF || ch === CR || ch === TAB) break;
+      p++;
+    }
+    if (p === this._pos) throw this.fail(c === -1 ? 'unexpected end of input, expected a value' : 'expected a value');
+    this._pos = p;
+  }
+
+  private _checkMeta(meta: MetaAcc): Omit<ParsedRrdUpdates, 'dialect' | 'timestamps' | 'values'> {
+    for (const field of ['start', 'step', 'end', 'rows', 'columns'] as const) {
+      if (Number.isNaN(meta[field])) throw this.fail(`missing meta.${field}`);
+    }
+    if (!meta.legend) throw this.fail('missing meta.legend');
+    if (meta.rows < 0 || meta.columns < 0) throw this.fail('negative meta.rows or meta.columns');
+    if (meta.legend.length !== meta.columns) {
+      throw this.fail(`legend has ${meta.legend.length} entries but meta.columns is ${meta.columns}`);
+    }
+    // Each value takes at least two bytes: a claimed size larger than the body is garbage, not a reason to
+    // allocate gigabytes.
+    if (meta.rows * Math.max(1, meta.columns) > this._len) {
+      throw this.fail(`meta.rows × meta.columns (${meta.rows} × ${meta.columns}) cannot fit in ${this._len} bytes`);
+    }
+    return { start: meta.start, step: meta.step, end: meta.end, rows: meta.rows, columns: meta.columns, legend: meta.legend };
+  }
+
+  private _jsonData(rows: number, columns: number): { timestamps: Float64Array; values: Float64Array } {
+    const timestamps = new Float64Array(rows);
+    const values = new Float64Array(rows * columns);
+    const b = this._buf;
+    this._expect(LBRACKET, "'[' (data)");
+    this._ws();
+    let row = 0;
+    if (this.peek() === RBRACKET) {
+      this._pos++;
+    } else {
+      for (;;) {
+        if (row >= rows) throw this.fail(`more data rows than meta.rows (${rows})`);
+        this._expect(LBRACE, "'{' (row)");
+        let t = NaN;
+        let seenValues = false;
+        this._object((key) => {
+          if (key === K_T) {
+            t = this._jsonInteger('t');
+          } else if (key === K_VALUES) {
+            seenValues = true;
+            this._expect(LBRACKET, "'[' (values)");
+            const base = row * columns;
+            let n = 0;
+            this._ws();
+            if (this.peek() === RBRACKET) {
+              this._pos++;
+            } else {
+              for (;;) {
+                if (n >= columns) throw this.fail(`row ${row} has more values than meta.columns (${columns})`);
+                values[base + n++] = this._jsonNumber();
+                // Fast path for the separator: no whitespace in any dialect xapi writes.
+                let c = this._pos < this._len ? b[this._pos]! : -1;
+                if (c !== COMMA && c !== RBRACKET) {
+                  this._ws();
+                  c = this.peek();
+                }
+                if (c === COMMA) {
+                  this._pos++;
+                  continue;
+                }
+                if (c === RBRACKET) {
+                  this._pos++;
+                  break;
+                }
+                throw this.fail(c === -1 ? 'unexpected end of input in values' : "expected ',' or ']' in values");
+              }
+            }
+            if (n !== columns) throw this.fail(`row ${row} has ${n} values but meta.columns is ${columns}`);
+          } else {
+            this._skipValue();
+          }
+        });
+        if (Number.isNaN(t)) throw this.fail(`row ${row} has no 't'`);
+        if (!seenValues) throw this.fail(`row ${row} has no 'values'`);
+        timestamps[row] = t;
+        row++;
+        this._ws();
+        const c = this.peek();
+        if (c === COMMA) {
+          this._pos++;
+          continue;
+        }
+        if (c === RBRACKET) {
+          this._pos++;
+          break;
+        }
+        throw this.fail(c === -1 ? 'unexpected end of input in data' : "expected ',' or ']' in data");
+      }
+    }
+    if (row !== rows) throw this.fail(`data has ${row} rows but meta.rows is ${rows}`);
+    return { timestamps, values };
+  }
+
+  // ---- XML ----------------------------------------------------------------------------------------------
+
+  parseXml(): ParsedRrdUpdates {
+    const b = this._buf;
+    if (this._startsWith('<?')) {
+      const close = indexOf2(b, QMARK, GT, this._pos, this._len);
+      if (close < 0) throw this.fail('unterminated XML declaration');
+      this._pos = close + 2;
+    }
+    // The DataDog capture carries the two characters `\n` after the declaration (a fixture artefact): skip
+    // whitespace and such literal escapes before the root element.
+    for (;;) {
+      this._ws();
+      if (this._pos + 1 < this._len && b[this._pos] === BACKSLASH && b[this._pos + 1] === 110) this._pos += 2;
+      else break;
+    }
+    const root = this._openTag();
+    if (root.id !== K_XPORT) throw this.fail('root element is not <xport>', root.at);
+    const meta: MetaAcc = { start: NaN, step: NaN, end: NaN, rows: NaN, columns: NaN, legend: undefined };
+    let header: ReturnType<Scanner['_checkMeta']> | undefined;
+    let data: { timestamps: Float64Array; values: Float64Array } | undefined;
+    if (!root.selfClosing) {
+      for (;;) {
+        if (this._closeTagNext()) {
+          this._closeTag(K_XPORT, 'xport');
+          break;
+        }
+        const tag = this._openTag();
+        if (tag.id === K_META) {
+          if (!tag.selfClosing) this._xmlMeta(meta);
+        } else if (tag.id === K_DATA) {
+          header = this._checkMeta(meta);
+          data = tag.selfClosing ? this._emptyData(header.rows) : this._xmlData(header.rows, header.columns);
+        } else if (!tag.selfClosing) {
+          this._skipElement();
+        }
+      }
+    }
+    this._ws();
+    if (this._pos < this._len) throw this.fail('unexpected content after </xport>');
+    if (!header) header = this._checkMeta(meta);
+    if (!data) throw this.fail('missing <data>');
+    return { dialect: 'xml', ...header, ...data };
+  }
+
+  private _startsWith(s: string): boolean {
+    if (this._pos + s.length > this._len) return false;
+    for (let i = 0; i < s.length; i++) if (this._buf[this._pos + i] !== s.charCodeAt(i)) return false;
+    return true;
+  }
+
+  private _emptyData(rows: number): { timestamps: Float64Array; values: Float64Array } {
+    if (rows !== 0) throw this.fail(`data has 0 rows but meta.rows is ${rows}`);
+    return { timestamps: new Float64Array(0), values: new Float64Array(0) };
+  }
+
+  /** Reads `<name attr…>` or `<name/>` after optional whitespace. */
+  private _openTag(): { id: number; selfClosing: boolean; at: number } {
+    this._ws();
+    const b = this._buf;
+    const at = this._pos;
+    if (at >= this._len) throw this.fail('unexpected end of input, expected an element');
+    if (b[at] !== LT) throw this.fail("expected '<'");
+    let p = at + 1;
+    if (p < this._len && (b[p] === 33 || b[p] === QMARK)) throw this.fail('unsupported markup (comment, DOCTYPE or processing instruction)', at);
+    const from = p;
+    while (p < this._len && isNameByte(b[p]!)) p++;
+    if (p === from) throw this.fail('expected an element name', at);
+    const id = this._keyId(from, p);
+    // Attributes are not produced by xapi; tolerate and ignore them.
+    while (p < this._len && b[p] !== GT) p++;
+    if (p >= this._len) throw this.fail('unexpected end of input in a tag', at);
+    const selfClosing = b[p - 1] === SLASH;
+    this._pos = p + 1;
+    return { id, selfClosing, at };
+  }
+
+  private _closeTagNext(): boolean {
+    this._ws();
+    return this._pos + 1 < this._len && this._buf[this._pos] === LT && this._buf[this._pos + 1] === SLASH;
+  }
+
+  private _closeTag(id: number, name: string): void {
+    this._ws();
+    const b = this._buf;
+    const at = this._pos;
+    if (at + 1 >= this._len) throw this.fail(`unexpected end of input, expected </${name}>`);
+    if (b[at] !== LT || b[at + 1] !== SLASH) throw this.fail(`expected </${name}>`);
+    let p = at + 2;
+    const from = p;
+    while (p < this._len && isNameByte(b[p]!)) p++;
+    if (this._keyId(from, p) !== id) throw this.fail(`expected </${name}>`, at);
+    while (p < this._len && b[p] !== GT) p++;
+    if (p >= this._len) throw this.fail(`unexpected end of input, expected </${name}>`, at);
+    this._pos = p + 1;
+  }
+
+  /** Skips the rest of an element whose start tag was consumed (any depth). */
+  private _skipElement(): void {
+    const b = this._buf;
+    let depth = 1;
+    let p = this._pos;
+    while (p < this._len) {
+      if (b[p] === LT) {
+        const closing = b[p + 1] === SLASH;
+        let q = p + 1;
+        while (q < this._len && b[q] !== GT) q++;
+        if (q >= this._len) break;
+        if (closing) depth--;
+        else if (b[q - 1] !== SLASH) depth++;
+        p = q + 1;
+        if (depth === 0) {
+          this._pos = p;
+          return;
+        }
+        continue;
+      }
+      p++;
+    }
+    throw this.fail('unexpected end of input inside an element');
+  }
+
+  private _xmlMeta(meta: MetaAcc): void {
+    for (;;) {
+      if (this._closeTagNext()) {
+        this._closeTag(K_META, 'meta');
+        return;
+      }
+      const tag = this._openTag();
+      if (tag.selfClosing) {
+        if (tag.id === K_LEGEND) meta.legend = [];
+        continue;
+      }
+      switch (tag.id) {
+        case K_START:
+        case K_STEP:
+        case K_END:
+        case K_ROWS:
+        case K_COLUMNS: {
+          const name = KEY_NAMES.find(([id]) => id === tag.id)![1];
+          this._ws();
+          const at = this._pos;
+          const v = this._number();
+          if (!Number.isSafeInteger(v)) throw this.fail(`meta.${name} is not an integer`, at);
+          meta[name as 'start' | 'step' | 'end' | 'rows' | 'columns'] = v;
+          this._closeTag(tag.id, name);
+          break;
+        }
+        case K_LEGEND: {
+          const contentStart = this._pos;
+          const reused = this._reuseLegend(XML_LEGEND_END);
+          if (reused) {
+            this._closeTag(K_LEGEND, 'legend');
+            meta.legend = reused as LegendEntry[];
+            break;
+          }
+          let legend: LegendEntry[] = [];
+          for (;;) {
+            if (this._closeTagNext()) {
+              legend = this._storeLegend(contentStart, this._pos, legend);
+              this._closeTag(K_LEGEND, 'legend');
+              break;
+            }
+            const entry = this._openTag();
+            if (entry.id !== K_ENTRY) throw this.fail('expected <entry>', entry.at);
+            legend.push(this._legendEntry(entry.selfClosing ? '' : this._xmlText(K_ENTRY, 'entry')));
+          }
+          meta.legend = legend;
+          break;
+        }
+        default:
+          this._skipElement();
+      }
+    }
+  }
+
+  /** Text content up to the closing tag, with the five predefined entities and numeric references decoded. */
+  private _xmlText(id: number, name: string): string {
+    const b = this._buf;
+    const from = this._pos;
+    let p = from;
+    let ascii = true;
+    let entities = false;
+    while (p < this._len && b[p] !== LT) {
+      if (b[p]! >= 0x80) ascii = false;
+      else if (b[p] === AMP) entities = true;
+      p++;
+    }
+    if (p >= this._len) throw this.fail(`unexpected end of input in <${name}>`);
+    let text = this._view.toString(ascii ? 'latin1' : 'utf8', from, p);
+    if (entities) text = decodeEntities(text);
+    this._pos = p;
+    this._closeTag(id, name);
+    return text;
+  }
+
+  private _xmlData(rows: number, columns: number): { timestamps: Float64Array; values: Float64Array } {
+    const timestamps = new Float64Array(rows);
+    const values = new Float64Array(rows * columns);
+    const b = this._buf;
+    const len = this._len;
+    let row = 0;
+    for (;;) {
+      if (this._closeTagNext()) {
+        this._closeTag(K_DATA, 'data');
+        break;
+      }
+      const rowTag = this._openTag();
+      if (rowTag.id !== K_ROW) throw this.fail('expected <row>', rowTag.at);
+      if (row >= rows) throw this.fail(`more data rows than meta.rows (${rows})`, rowTag.at);
+      if (rowTag.selfClosing) throw this.fail(`row ${row} is empty`, rowTag.at);
+      const tTag = this._openTag();
+      if (tTag.id !== K_T || tTag.selfClosing) throw this.fail(`row ${row} does not start with <t>`, tTag.at);
+      this._ws();
+      const tAt = this._pos;
+      const t = this._number();
+      if (!Number.isSafeInteger(t)) throw this.fail(`row ${row}: <t> is not an integer`, tAt);
+      timestamps[row] = t;
+      this._closeTag(K_T, 't');
+      const base = row * columns;
+      let n = 0;
+      for (;;) {
+        let p = this._pos;
+        // Fast path: `<v>` … `</v>` exactly as XMLM writes them.
+        if (p + 2 < len && b[p] === LT && b[p + 1] === 118 && b[p + 2] === GT) {
+          if (n >= columns) throw this.fail(`row ${row} has more values than meta.columns (${columns})`);
+          this._pos = p + 3;
+          values[base + n++] = this._number();
+          p = this._pos;
+          if (p + 3 < len && b[p] === LT && b[p + 1] === SLASH && b[p + 2] === 118 && b[p + 3] === GT) {
+            this._pos = p + 4;
+            continue;
+          }
+          this._ws();
+          this._closeTag(K_V, 'v');
+          continue;
+        }
+        if (this._closeTagNext()) {
+          this._closeTag(K_ROW, 'row');
+          break;
+        }
+        const tag = this._openTag();
+        if (tag.id !== K_V) throw this.fail(`expected <v> in row ${row}`, tag.at);
+        if (n >= columns) throw this.fail(`row ${row} has more values than meta.columns (${columns})`, tag.at);
+        if (tag.selfClosing) throw this.fail(`empty <v/> in row ${row}`, tag.at);
+        this._ws();
+        values[base + n++] = this._number();
+        this._closeTag(K_V, 'v');
+      }
+      if (n !== columns) throw this.fail(`row ${row} has ${n} values but meta.columns is ${columns}`);
+      row++;
+    }
+    if (row !== rows) throw this.fail(`data has ${row} rows but meta.rows is ${rows}`);
+    return { timestamps, values };
+  }
+}
+
+function isIdentByte(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= D0 && c <= D9) || c === 95 || c === 36;
+}
+
+function isNameByte(c: number): boolean {
+  return isIdentByte(c) || c === MINUS || c === DOT || c === COLON;
+}
+
+function indexOf2(b: Uint8Array, c1: number, c2: number, from: number, to: number): number {
+  for (let i = from; i + 1 < to; i++) if (b[i] === c1 && b[i + 1] === c2) return i;
+  return -1;
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, name: string) => {
+    if (name.startsWith('#x')) return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
+    if (name.startsWith('#')) return String.fromCodePoint(Number.parseInt(name.slice(1), 10));
+    return ENTITIES[name] ?? whole;
+  });
+}

@@ -1,0 +1,12 @@
+// storage_targets config: which pools to read and which metrics to emit. There is deliberately no option to
+// export more device_config keys: the allow-list is code, like the logger's redaction paths.
+//   receivers:
+//     storage_targets:
+//       pools: [prod]
+
+import { storageReceiverConfigSchema, type StorageReceiverConfig } from '../../src/lib/storage/index.ts';
+import { METRIC_NAMES } from './metadata.ts';
+
+export type StorageTargetsConfig = StorageReceiverConfig;
+
+export const configSchema = storageReceiverConfigSchema(METRIC_NAMES);

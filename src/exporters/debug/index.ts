@@ -1,0 +1,1 @@
+export { createDebugExporter, createDebugExporterFactory, debugConfigSchema, type DebugConfig, type DebugOutput } from './exporter.ts';

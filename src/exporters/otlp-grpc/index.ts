@@ -1,0 +1,31 @@
+// The `otlp` exporter factory (OTLP/gRPC).
+import type { ExporterFactory } from '../types.ts';
+import { resolveCommon } from '../otlp-common/config.ts';
+import { engineOptions, OtlpMetricsExporter } from '../otlp-common/exporter.ts';
+import { otlpGrpcConfigSchema, type OtlpGrpcConfig } from './config.ts';
+import { createGrpcTransport, grpcTarget } from './transport.ts';
+
+export { otlpGrpcConfigSchema, type OtlpGrpcConfig } from './config.ts';
+export { OtlpMetricsExporter } from '../otlp-common/exporter.ts';
+
+export const otlpGrpcExporterFactory: ExporterFactory<OtlpGrpcConfig> = {
+  type: 'otlp',
+  configSchema: otlpGrpcConfigSchema,
+  create(settings, config) {
+    // Env and TLS files are resolved here, so a bad certificate path fails at startup (AgentError EXPORT_ERR_TLS_*).
+    const resolved = resolveCommon(config, { endpoint: 'localhost:4317', secureByDefault: true });
+    const concurrency = config.sending_queue.num_consumers;
+    return new OtlpMetricsExporter(
+      () => createGrpcTransport(resolved, concurrency),
+      engineOptions({
+        maxRequestBytes: config.max_request_bytes,
+        timeoutMs: resolved.timeoutMs,
+        concurrency,
+        serializer: config.serializer,
+        retry: config.retry_on_failure,
+      }),
+      settings.logger,
+      { endpoint: grpcTarget(resolved.endpoint), tls: resolved.tls.secure, compression: resolved.compression, id: settings.id },
+    );
+  },
+};

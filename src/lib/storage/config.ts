@@ -1,0 +1,42 @@
+// Config pieces every storage receiver shares: which pools to read and which metrics to emit.
+
+import { z } from 'zod';
+
+export const poolsSchema = z
+  .array(z.string().min(1, 'a pool name must not be empty'), 'pools must be a list of pool names')
+  .min(1, 'at least one pool is required')
+  .superRefine((pools, ctx) => {
+    const seen = new Set<string>();
+    for (const [index, name] of pools.entries()) {
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [index], message: `pool '${name}' is listed twice` });
+      seen.add(name);
+    }
+  });
+
+/** `metrics: { <name>: { enabled: bool } }`; an unknown metric name is an error that lists the known ones. */
+export function metricsEnablementSchema(metricNames: readonly string[]) {
+  const known = new Set(metricNames);
+  return z
+    .record(z.string(), z.strictObject({ enabled: z.boolean('enabled must be true or false') }))
+    .default({})
+    .superRefine((metrics, ctx) => {
+      for (const name of Object.keys(metrics)) {
+        if (!known.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `unknown metric '${name}'; known: ${[...known].sort().join(', ')}`,
+          });
+        }
+      }
+    });
+}
+
+export interface StorageReceiverConfig {
+  pools: string[];
+  metrics: Record<string, { enabled: boolean }>;
+}
+
+export function storageReceiverConfigSchema(metricNames: readonly string[]): z.ZodType<StorageReceiverConfig> {
+  return z.strictObject({ pools: poolsSchema, metrics: metricsEnablementSchema(metricNames) });
+}

@@ -1,0 +1,9 @@
+// Public surface of the XAPI client library (chosen by hand; see STYLE.md §2).
+export { createXapiPool, encodeQuery } from './pool.ts';
+export type { XapiPoolTuning } from './pool.ts';
+export { XapiError, XapiErrorCode, isXapiError, xapiFailureCode } from './errors.ts';
+export type { XapiErrorCodeValue } from './errors.ts';
+export { XapiDouble, decodeMethodResponse, encodeMethodCall, parseXapiDateTime, parseXapiDouble, unwrapXapiResult } from './codec.ts';
+export type { XmlRpcValue } from './codec.ts';
+export { NULL_REF } from './types.ts';
+export type * from './types.ts';
