@@ -23,8 +23,12 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: coreDirs.map((d) => `**/src/${d}/**`), message: 'Plugins import only src/plugin-api and src/lib.' },
-            { group: ['**/src/main.ts', '../*/**', '!../../src/**'], message: 'A plugin never imports another plugin or the core.' },
+            {
+              regex: `/src/(${coreDirs.join('|')})/|/src/main\\.ts$`,
+              message: 'Plugins import only src/plugin-api and leaf libraries under src/lib.',
+            },
+            // `../other_plugin/…` from a plugin's own folder; `../../…` (src/, test/) is checked above.
+            { regex: '^\\.\\./(?!\\.\\./)[^/]+/', message: 'A plugin never imports another plugin.' },
           ],
         },
       ],
@@ -32,17 +36,30 @@ export default tseslint.config(
   },
   {
     files: ['src/lib/**/*.ts'],
+    ignores: ['src/lib/**/*.test.ts', 'src/lib/**/testing/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/plugins/**', ...['plugin-api', ...coreDirs].map((d) => `**/src/${d}/**`)], message: 'src/lib is a leaf library.' }] },
+        {
+          patterns: [
+            {
+              // From src/lib/<lib>/…: `../../<dir>/` leaves src/lib, `../../../` leaves src/.
+              regex: `^(\\.\\./){2}(plugin-api|${coreDirs.join('|')})/|^(\\.\\./){3}|/plugins/`,
+              message: 'src/lib is a leaf library: it imports nothing from the project outside src/lib.',
+            },
+          ],
+        },
       ],
     },
   },
   {
-    files: ['src/{host,pipeline,config,exporters,telemetry,simulator,plugin-api}/**/*.ts'],
+    files: ['src/{host,pipeline,config,exporters,telemetry,simulator,plugin-api,cli}/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/plugins/**'], message: 'Only src/main.ts meets the plugins.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(^|/)plugins/', message: 'Only src/main.ts meets the plugins.' }] },
+      ],
     },
   },
   {

@@ -1,9 +1,8 @@
 // The receivers built into the agent (the collector's components.go). Only src/main.ts imports this file.
 
-import type { ReceiverFactory } from '../src/plugin-api/index.ts';
 import { factory as multipath } from './multipath/index.ts';
 import { factory as pbdAttachment } from './pbd_attachment/index.ts';
 import { factory as srUsage } from './sr_usage/index.ts';
 import { factory as storageTargets } from './storage_targets/index.ts';
 
-export const builtinReceivers: readonly ReceiverFactory[] = [multipath, pbdAttachment, srUsage, storageTargets] as readonly ReceiverFactory[];
+export const builtinReceivers = [multipath, pbdAttachment, srUsage, storageTargets] as const;

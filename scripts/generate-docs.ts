@@ -6,13 +6,23 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MetricCatalogue } from '../src/plugin-api/index.ts';
 import { catalogue as rrdUpdates } from '../plugins/rrd_updates/metadata.ts';
+import { catalogue as multipath } from '../plugins/multipath/metadata.ts';
+import { catalogue as pbdAttachment } from '../plugins/pbd_attachment/metadata.ts';
+import { catalogue as srUsage } from '../plugins/sr_usage/metadata.ts';
+import { catalogue as storageTargets } from '../plugins/storage_targets/metadata.ts';
 
 export interface ReceiverDocs {
   readonly receiverType: string;
   readonly catalogue: MetricCatalogue;
 }
 
-export const RECEIVERS: readonly ReceiverDocs[] = [{ receiverType: 'rrd_updates', catalogue: rrdUpdates }];
+export const RECEIVERS: readonly ReceiverDocs[] = [
+  { receiverType: 'rrd_updates', catalogue: rrdUpdates },
+  { receiverType: 'sr_usage', catalogue: srUsage },
+  { receiverType: 'pbd_attachment', catalogue: pbdAttachment },
+  { receiverType: 'multipath', catalogue: multipath },
+  { receiverType: 'storage_targets', catalogue: storageTargets },
+];
 
 export const METRICS_DOC = new URL('../docs/metrics.md', import.meta.url);
 

@@ -108,10 +108,36 @@ describe('multipath scraper', () => {
     // act: the storage manager rewrites the values
     pool.setInventory(inventoryFrom(fixture, 3));
     const healed = await scraper.scrape(signal());
-    // assert: no errors, counters keep their total, one info line per healed item
+    // assert: no errors, counters keep their total; the rewritten LUN value logs that it parses again, the
+    // removed mpath-boot key of xcp-03 is forgotten silently
     expect(healed.errors).toEqual([]);
     expect(points(healed.batch, 'xen.sr.uuid', SR_HBA, 'xen.multipath.parse_errors').map((p) => p.value)).toEqual([0, 2]);
-    expect(lines.filter((l) => l.level === 'info')).toHaveLength(2);
+    expect(lines.filter((l) => l.level === 'info').map((l) => (l.obj as { item: string }).item)).toEqual([
+      'pbd:d0000000-0000-4000-8000-000000000022/mpath-3600a0b80000000000000000000000002',
+    ]);
+    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
+  });
+
+  it('keeps counters and failure state of a pool that is temporarily unreadable', async () => {
+    // arrange: two pools, the second one has a garbage value
+    const good = fakePool('prod', inventoryFrom(fixture));
+    const otherFixture = broken();
+    otherFixture.pool = { uuid: 'a1b2c3d4-0000-4000-8000-000000000002', name_label: 'dr' };
+    const other = fakePool('dr', inventoryFrom(otherFixture));
+    const { settings, lines } = testSettings([good, other]);
+    const scraper = factory.createScraper(settings, factory.configSchema.parse({ pools: ['prod', 'dr'] }));
+    await scraper.scrape(signal());
+    // act: the second pool goes away for one scrape, then comes back unchanged
+    other.failReady(new Error('connection lost'));
+    const during = await scraper.scrape(signal());
+    other.failReady(undefined);
+    const after = await scraper.scrape(signal());
+    // assert
+    expect(during.errors.map((e) => e.code)).toEqual(['STORAGE_ERR_POOL_UNAVAILABLE']);
+    const drHba = after.batch.resources.find((r) => r.key.includes('a1b2c3d4-0000-4000-8000-000000000002') && r.resource['xen.sr.uuid'] === SR_HBA);
+    const counter = drHba?.metrics.find((m) => m.definition.name === 'xen.multipath.parse_errors')?.series.map((s) => s.values[0]);
+    expect(counter).toEqual([0, 2]);
+    expect(lines.filter((l) => l.level === 'info')).toEqual([]);
     expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
   });
 

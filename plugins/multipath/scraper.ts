@@ -86,7 +86,8 @@ export class MultipathScraper implements Scraper {
         }),
       );
     }
-    for (const { inventory } of ready) {
+    for (const { name, inventory } of ready) {
+      run.pool = name;
       run.hosts(inventory);
       run.pbds(inventory);
     }
@@ -101,15 +102,17 @@ export class MultipathScraper implements Scraper {
 
   /** Warns when a value starts failing to parse and informs when it parses again: once each, not per tick. */
   private _logParseStateChanges(run: ScrapeRun, poolMissing: boolean): void {
-    for (const [item, err] of run.parseFailures) {
-      if (!this._failing.has(item)) this._log.warn({ item, code: err.code, details: err.details }, 'multipath value cannot be parsed');
+    for (const [key, err] of run.parseFailures) {
+      if (!this._failing.has(key)) {
+        this._log.warn({ pool: poolOf(key), item: err.item, code: err.code, details: err.details }, 'multipath value cannot be parsed');
+      }
     }
     const next = new Set(run.parseFailures.keys());
-    for (const item of this._failing) {
-      if (run.parseFailures.has(item)) continue;
-      if (run.checked.has(item)) this._log.info({ item }, 'multipath value parses again');
+    for (const key of this._failing) {
+      if (run.parseFailures.has(key)) continue;
+      if (run.checked.has(key)) this._log.info({ pool: poolOf(key), item: itemOf(key) }, 'multipath value parses again');
       // Not checked: the value or its PBD is gone (forget it), or its pool was unreadable (remember it).
-      else if (poolMissing) next.add(item);
+      else if (poolMissing) next.add(key);
     }
     this._failing = next;
   }
@@ -118,9 +121,12 @@ export class MultipathScraper implements Scraper {
 /** Everything one scrape builds; goes out of scope when the scrape returns. */
 class ScrapeRun {
   readonly errors: ScrapeItemError[] = [];
+  /** Parse failures by `trackingKey(pool, item)`: item ids are uuids, which two pools could share. */
   readonly parseFailures = new Map<string, ScrapeItemError>();
-  /** Every value this scrape tried to parse (item ids as in parse errors). */
+  /** Every value this scrape tried to parse, by `trackingKey(pool, item)`. */
   readonly checked = new Set<string>();
+  /** Name of the pool being mapped. */
+  pool = '';
   readonly nextCounters = new Map<string, Counter>();
   luns = 0;
   private readonly _builder: MetricsBuilder;
@@ -148,7 +154,7 @@ class ScrapeRun {
       const boot = host.other_config?.[MPATH_BOOT_KEY];
       if (boot !== undefined) {
         const item = `host:${host.uuid}/${MPATH_BOOT_KEY}`;
-        this.checked.add(item);
+        this.checked.add(trackingKey(this.pool, item));
         const paths = parsePathCount(boot);
         if (paths) {
           record(metrics['xen.host.multipath.boot.paths.active'], paths.active);
@@ -190,7 +196,7 @@ class ScrapeRun {
 
       for (const entry of entries) {
         const item = `pbd:${pbd.uuid}/${entry.key}`;
-        this.checked.add(item);
+        this.checked.add(trackingKey(this.pool, item));
         const paths = parsePathCount(entry.raw);
         if (!paths) {
           counter.count++;
@@ -208,7 +214,7 @@ class ScrapeRun {
       const sessions = otherConfig[ISCSI_SESSIONS_KEY];
       if (sessions !== undefined) {
         const item = `pbd:${pbd.uuid}/${ISCSI_SESSIONS_KEY}`;
-        this.checked.add(item);
+        this.checked.add(trackingKey(this.pool, item));
         if (/^\d+$/.test(sessions)) {
           this._record(resource, metrics['xen.pbd.iscsi.sessions'], pointAttributes, pbd.uuid, Number(sessions));
         } else {
@@ -269,7 +275,7 @@ class ScrapeRun {
     // The message and details name the key and the value's length, never the value: other_config is free-form.
     const err = new ScrapeItemError('STORAGE_ERR_MPATH_PARSE', item, message, { details });
     this.errors.push(err);
-    this.parseFailures.set(item, err);
+    this.parseFailures.set(trackingKey(this.pool, item), err);
   }
 }
 
@@ -279,6 +285,18 @@ class ScrapeRun {
  */
 function multipathEnabled(host: HostRecord): boolean {
   return host.multipathing === true || host.other_config?.multipathing === 'true';
+}
+
+function trackingKey(pool: string, item: string): string {
+  return `${pool}\u0000${item}`;
+}
+
+function poolOf(key: string): string {
+  return key.slice(0, key.indexOf('\u0000'));
+}
+
+function itemOf(key: string): string {
+  return key.slice(key.indexOf('\u0000') + 1);
 }
 
 function degraded(paths: PathCount): boolean {

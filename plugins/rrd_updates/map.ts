@@ -15,7 +15,7 @@ import {
   type SeriesData,
 } from '../../src/plugin-api/index.ts';
 import type { HostRecord, Inventory, PoolRecord, SrRecord } from '../../src/lib/xapi/types.ts';
-import { DataSourceMatcher, attributesKey, metrics, type DsMapping } from './metadata.ts';
+import { DataSourceMatcher, metrics, type DsMapping } from './metadata.ts';
 import type { LegendEntry, ParsedRrdUpdates } from './parse.ts';
 
 export interface RrdMapOptions {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { factory } from './index.ts';
 
 describe('storage_targets config', () => {
@@ -36,6 +38,12 @@ describe('storage_targets config', () => {
     expect(result.success).toBe(false);
     const messages = result.error!.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
     expect(messages).toEqual(expected);
+  });
+
+  it('loads testdata/config.yaml (defaults and overrides)', () => {
+    const sections = parse(readFileSync(new URL('./testdata/config.yaml', import.meta.url), 'utf8')) as Record<string, unknown>;
+    expect(factory.configSchema.parse(sections.defaults)).toEqual({ pools: ['prod'], metrics: {} });
+    expect(factory.configSchema.parse(sections.overrides)).toEqual({ pools: ['prod', 'dr'], metrics: { 'xen.pbd.target.info': { enabled: false } } });
   });
 
   it('declares the factory contract', () => {

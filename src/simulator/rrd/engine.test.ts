@@ -259,7 +259,10 @@ describe('values', () => {
     for (let t = T0 + 3010; t <= T0 + 3600; t += 30) {
       const v = (ds: string, owner: 'host' | 'vm' = 'host', uuid = HOST_A) => e.value(owner, uuid, ds, t);
       const cpus = [0, 1, 2, 3].map((c) => v(`cpu${c}`));
-      for (const x of cpus) expect(x).toBeGreaterThanOrEqual(0), expect(x).toBeLessThanOrEqual(1);
+      for (const x of cpus) {
+        expect(x).toBeGreaterThanOrEqual(0);
+        expect(x).toBeLessThanOrEqual(1);
+      }
       expect(v('cpu_avg')).toBeCloseTo(cpus.reduce((a, b) => a + b, 0) / 4, 6);
       for (let c = 0; c < 4; c++) {
         expect(v(`cpu${c}-C0`) + v(`cpu${c}-C1`) + v(`cpu${c}-C2`)).toBeCloseTo(1, 5);
