@@ -23,6 +23,8 @@ export interface RrdMapOptions {
   readonly minTimeExclusive?: number;
   /** Per-metric enable/disable; disabled metrics are not computed at all. */
   readonly metrics?: MetricsEnablement;
+  /** Consolidation function whose columns are mapped (the receiver's `cf`); default `AVERAGE`. */
+  readonly cf?: string;
 }
 
 export interface RrdMapContext {
@@ -97,6 +99,7 @@ interface CacheEntry {
   readonly pool: PoolRecord | undefined;
   readonly host: HostRecord;
   readonly enablement: MetricsEnablement | undefined;
+  readonly cf: string | undefined;
   readonly layout: Layout;
 }
 
@@ -129,7 +132,8 @@ export class RrdMapper {
       cached.generation === context.inventory.generation &&
       cached.pool === context.pool &&
       cached.host === context.host &&
-      cached.enablement === enablement
+      cached.enablement === enablement &&
+      cached.cf === context.options?.cf
     ) {
       return cached.layout;
     }
@@ -141,6 +145,7 @@ export class RrdMapper {
       pool: context.pool,
       host: context.host,
       enablement,
+      cf: context.options?.cf,
       layout,
     });
     return layout;
@@ -242,9 +247,10 @@ function buildLayout(legend: readonly LegendEntry[], context: RrdMapContext, mat
   let srColumnsUnknown = 0;
   let srColumnsAmbiguous = 0;
 
+  const cf = context.options?.cf ?? 'AVERAGE';
   for (let c = 0; c < legend.length; c++) {
     const entry = legend[c]!;
-    if (entry.cf !== 'AVERAGE') {
+    if (entry.cf !== cf) {
       otherCfColumns++;
       continue;
     }

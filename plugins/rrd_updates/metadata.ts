@@ -109,6 +109,10 @@ export const metrics = defineMetrics({
   'xen.rrd.scrape.unmapped_columns': { description: 'Columns of the last response exported through the generic unmapped rule.', unit: '{column}', kind: 'gauge', valueType: 'int', attributes: [], enabledByDefault: true },
   'xen.rrd.scrape.unresolved_sr_columns': { description: 'Host SR I/O columns of the last response whose 8-character SR prefix matched no SR, or several, with a PBD on the host.', unit: '{column}', kind: 'gauge', valueType: 'int', attributes: [], enabledByDefault: true },
   'xen.rrd.scrape.parse_errors': { description: 'Responses from the host that could not be parsed, since the agent started.', unit: '{error}', kind: 'sum', valueType: 'int', monotonic: true, attributes: [], enabledByDefault: true },
+  'xen.rrd.scrape.cursor.lag': g('How far the receiver\'s cursor (the newest row delivered to every exporter) trailed the host\'s newest RRD row when the host was polled, in host time.', 's'),
+  'xen.rrd.scrape.step': { description: 'Step of the rows in the last response. Larger than the configured resolution when xapi fell back to a coarser archive because the cursor lagged past the finer one.', unit: 's', kind: 'gauge', valueType: 'int', attributes: [], enabledByDefault: true },
+  'xen.rrd.scrape.step_fallbacks': { description: 'Responses from the host whose step was coarser than the configured resolution (rows exported with their real step), since the agent started.', unit: '{response}', kind: 'sum', valueType: 'int', monotonic: true, attributes: [], enabledByDefault: true },
+  'xen.rrd.scrape.backfill.skipped': { description: 'Host time skipped because the cursor lagged more than max_backfill (rows older than that are not requested), since the agent started.', unit: 's', kind: 'sum', valueType: 'int', monotonic: true, attributes: [], enabledByDefault: true },
 });
 
 export type RrdMetricName = keyof typeof metrics;
@@ -123,6 +127,10 @@ export const SELF_METRICS = [
   metrics['xen.rrd.scrape.unmapped_columns'],
   metrics['xen.rrd.scrape.unresolved_sr_columns'],
   metrics['xen.rrd.scrape.parse_errors'],
+  metrics['xen.rrd.scrape.cursor.lag'],
+  metrics['xen.rrd.scrape.step'],
+  metrics['xen.rrd.scrape.step_fallbacks'],
+  metrics['xen.rrd.scrape.backfill.skipped'],
 ] as const;
 
 const DIRECTION = ['read', 'write'] as const;

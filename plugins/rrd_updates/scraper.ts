@@ -1,0 +1,491 @@
+// The rrd_updates scraper: one `/rrd_updates` request per enabled, live host of every configured pool each
+// cycle (notes/xapi.md §7.1, §8.1), bounded globally here (p-limit) and per pool by the XapiPool. Each host has
+// a cursor in its own clock (cursor.ts) that moves only when the pipeline reports the host's resources
+// delivered, so an exporter outage replays instead of losing rows, and a replay never repeats what arrived.
+// One host's failure is one ScrapeItemError plus `xen.rrd.scrape.up = 0` on that host; the others complete.
+
+import pLimit from 'p-limit';
+import {
+  AgentError,
+  ScrapeItemError,
+  type Attributes,
+  type DeliveryReport,
+  type Logger,
+  type MetricData,
+  type MetricDefinition,
+  type ReceiverSettings,
+  type ResourceMetricsData,
+  type Scraper,
+  type ScrapeResult,
+  type SeriesData,
+} from '../../src/plugin-api/index.ts';
+import { readInventories } from '../../src/lib/storage/index.ts';
+import type { HostRecord, Inventory, PoolRecord, XapiPool } from '../../src/lib/xapi/types.ts';
+import type { RrdUpdatesConfig } from './config.ts';
+import { HostCursor, rowWindow } from './cursor.ts';
+import { metrics } from './metadata.ts';
+import { RrdMapper } from './map.ts';
+import { LegendCache, parseRrdUpdates, type ParsedRrdUpdates } from './parse.ts';
+
+export const RRD_ERR_NO_INVENTORY = 'RRD_ERR_NO_INVENTORY';
+export const RRD_ERR_POOL_UNAVAILABLE = 'RRD_ERR_POOL_UNAVAILABLE';
+export const RRD_ERR_FETCH = 'RRD_ERR_FETCH';
+export const RRD_ERR_HOST_NOT_LIVE = 'RRD_ERR_HOST_NOT_LIVE';
+
+const ACCEPT = { json: 'application/json', xml: 'text/xml' } as const;
+
+/** First poll: this much host time before `host.get_servertime` (a few rows, so the first cycle has data). */
+export function initialWindowSeconds(resolution: number): number {
+  return resolution === 5 ? 60 : 2 * resolution;
+}
+
+interface HostState {
+  readonly cursor: HostCursor;
+  readonly legendCache: LegendCache;
+  parseErrors: number;
+  stepFallbacks: number;
+  skippedSeconds: number;
+  /** The last response came from a coarser archive than configured (logged on change). */
+  coarse: boolean;
+}
+
+/** What one host contributed to a scrape. */
+interface HostOutcome {
+  readonly stateKey: string;
+  readonly poolName: string;
+  readonly host: HostRecord;
+  readonly resources: ResourceMetricsData[];
+  /** Newest row taken (host s); undefined when no row was taken. */
+  readonly newest: number | undefined;
+  readonly error?: ScrapeItemError;
+}
+
+export interface RrdScraperOptions {
+  /** Deadline of one host's `/rrd_updates` request (ms), on top of the pool's own request timeout. */
+  readonly requestTimeoutMs?: number;
+}
+
+export class RrdUpdatesScraper implements Scraper {
+  private readonly _settings: ReceiverSettings;
+  private readonly _config: Readonly<RrdUpdatesConfig>;
+  private readonly _log: Logger;
+  private readonly _limit: ReturnType<typeof pLimit>;
+  private readonly _mapper = new RrdMapper();
+  /** Per `pool\0hostUuid`. */
+  private readonly _hosts = new Map<string, HostState>();
+  /** Per `pool\0vm:<uuid>`: newest row delivered for the VM from any host (it follows a migration). */
+  private readonly _vmDelivered = new Map<string, number>();
+  private readonly _requestTimeoutMs: number | undefined;
+
+  constructor(settings: ReceiverSettings, config: Readonly<RrdUpdatesConfig>, options: RrdScraperOptions = {}) {
+    this._settings = settings;
+    this._config = config;
+    this._log = settings.logger;
+    this._limit = pLimit(config.max_concurrent_hosts_global);
+    this._requestTimeoutMs = options.requestTimeoutMs;
+  }
+
+  /** Cursor of one host (tests, debugging). */
+  cursorOf(poolName: string, hostUuid: string): HostCursor | undefined {
+    return this._hosts.get(`${poolName}\u0000${hostUuid}`)?.cursor;
+  }
+
+  async scrape(signal: AbortSignal): Promise<ScrapeResult> {
+    const { ready, failed } = await readInventories(this._settings.pools, this._config.pools, signal);
+    if (ready.length === 0) {
+      throw new AgentError(RRD_ERR_NO_INVENTORY, 'no configured pool has an inventory yet', {
+        cause: failed[0]?.cause,
+        details: { pools: this._config.pools },
+      });
+    }
+    const errors: ScrapeItemError[] = failed.map(
+      (f) => new ScrapeItemError(RRD_ERR_POOL_UNAVAILABLE, `pool:${f.name}`, 'pool inventory is not available', { cause: f.cause, details: { pool: f.name } }),
+    );
+
+    const tasks: Promise<HostOutcome | undefined>[] = [];
+    for (const { name, inventory } of ready) {
+      const pool = this._settings.pools.get(name);
+      const seen = new Set<string>();
+      for (const host of [...inventory.hosts.values()].sort((a, b) => a.uuid.localeCompare(b.uuid))) {
+        seen.add(host.uuid);
+        if (!host.enabled) continue; // maintenance mode: not polled (the cursor's max_backfill bounds the catch-up)
+        tasks.push(this._limit(() => this._scrapeHost(name, pool, inventory, host, signal)));
+      }
+      this._forgetRemovedHosts(name, seen);
+    }
+    const outcomes = (await Promise.all(tasks)).filter((o): o is HostOutcome => o !== undefined);
+    for (const o of outcomes) if (o.error) errors.push(o.error);
+
+    const { resources, keysByHost } = assemble(outcomes);
+    return {
+      batch: { resources },
+      errors,
+      onDelivery: (report) => this._onDelivery(outcomes, keysByHost, report),
+    };
+  }
+
+  private _onDelivery(outcomes: readonly HostOutcome[], keysByHost: ReadonlyMap<string, readonly string[]>, report: DeliveryReport): void {
+    for (const o of outcomes) {
+      if (o.newest === undefined) continue;
+      const state = this._hosts.get(o.stateKey);
+      if (!state) continue;
+      const keys = keysByHost.get(o.stateKey) ?? [];
+      state.cursor.commit(o.newest, keys, (key) => report.delivered(key));
+      for (const key of keys) {
+        if (!key.startsWith('vm:') || !report.delivered(key)) continue;
+        const vmKey = `${o.poolName}\u0000${key}`;
+        const previous = this._vmDelivered.get(vmKey);
+        if (previous === undefined || previous < o.newest) this._vmDelivered.set(vmKey, o.newest);
+      }
+    }
+  }
+
+  private _state(stateKey: string): HostState {
+    let state = this._hosts.get(stateKey);
+    if (!state) {
+      const resolution = this._config.resolution;
+      state = {
+        cursor: new HostCursor({ resolution, maxBackfill: this._config.max_backfill, initialWindow: initialWindowSeconds(resolution) }),
+        legendCache: new LegendCache(),
+        parseErrors: 0,
+        stepFallbacks: 0,
+        skippedSeconds: 0,
+        coarse: false,
+      };
+      this._hosts.set(stateKey, state);
+    }
+    return state;
+  }
+
+  private _forgetRemovedHosts(poolName: string, present: ReadonlySet<string>): void {
+    const prefix = `${poolName}\u0000`;
+    for (const key of this._hosts.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const uuid = key.slice(prefix.length);
+      if (!present.has(uuid)) {
+        this._hosts.delete(key);
+        this._mapper.forgetHost(uuid);
+      }
+    }
+  }
+
+  private async _scrapeHost(poolName: string, pool: XapiPool, inventory: Inventory, host: HostRecord, signal: AbortSignal): Promise<HostOutcome | undefined> {
+    if (signal.aborted) return undefined;
+    const stateKey = `${poolName}\u0000${host.uuid}`;
+    const state = this._state(stateKey);
+    const clock = this._settings.clock;
+    const t0 = performance.now();
+    const item = `host:${host.uuid}`;
+    const log = this._log;
+    const self = new SelfMetrics(clock.now());
+    const fail = (code: string, message: string, cause: unknown): HostOutcome => {
+      self.add(metrics['xen.rrd.scrape.up'], 0);
+      self.add(metrics['xen.rrd.scrape.duration'], (performance.now() - t0) / 1000);
+      self.addCounters(state);
+      return {
+        stateKey,
+        poolName,
+        host,
+        resources: [self.resource(hostResource(inventory.pool, host))],
+        newest: undefined,
+        error: new ScrapeItemError(code, item, message, { cause, details: { pool: poolName, host: host.uuid, hostName: host.name_label } }),
+      };
+    };
+
+    const hostMetrics = inventory.hostMetrics.get(host.metrics);
+    if (hostMetrics && !hostMetrics.live) return fail(RRD_ERR_HOST_NOT_LIVE, 'host is not live (host_metrics.live = false); not polled', undefined);
+
+    const requestSignal = this._requestTimeoutMs === undefined ? signal : AbortSignal.any([signal, AbortSignal.timeout(this._requestTimeoutMs)]);
+    const { cursor } = state;
+    if (!cursor.initialized) {
+      try {
+        cursor.initialize(await pool.hostServerTime(host.ref, requestSignal));
+      } catch (err) {
+        return fail(codeOf(err, RRD_ERR_FETCH), 'host.get_servertime failed', err);
+      }
+    }
+    const plan = cursor.plan(clock.now());
+    if (plan.skippedSeconds > 0) {
+      state.skippedSeconds += plan.skippedSeconds;
+      log.warn({ pool: poolName, host: host.uuid, skippedSeconds: plan.skippedSeconds, maxBackfill: this._config.max_backfill }, 'cursor lagged more than max_backfill; older rows skipped');
+    }
+    const query: Record<string, string> = {
+      start: String(plan.start),
+      cf: this._config.cf,
+      interval: String(this._config.resolution),
+    };
+    if (this._config.include_host) query['host'] = 'true';
+    // Hosts older than xapi 23.17 ignore Accept and answer JSON only with the `json` key (notes §1.3).
+    if (this._config.format === 'json') query['json'] = 'true';
+
+    let body: Buffer;
+    try {
+      const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[this._config.format], signal: requestSignal });
+      body = res.body;
+    } catch (err) {
+      return fail(codeOf(err, RRD_ERR_FETCH), '/rrd_updates request failed', err);
+    }
+
+    let parsed: ParsedRrdUpdates;
+    try {
+      parsed = parseRrdUpdates(body, { legendCache: state.legendCache });
+    } catch (err) {
+      state.parseErrors += 1;
+      self.add(metrics['xen.rrd.scrape.bytes'], body.length);
+      return fail(codeOf(err, RRD_ERR_FETCH), '/rrd_updates response could not be parsed', err);
+    }
+
+    const lagBefore = Math.max(0, parsed.end - (cursor.delivered ?? parsed.end));
+    const check = cursor.observe(parsed.end, clock.now());
+    if (check.kind === 'reset') {
+      log.warn({ pool: poolName, host: host.uuid, cursor: check.previous, hostEnd: parsed.end }, 'host clock is far behind the cursor; cursor restarted from host time');
+    }
+    this._trackStep(state, parsed.step, poolName, host);
+
+    const after = cursor.delivered ?? -Infinity;
+    const window = parsed.rows > 0 && check.kind !== 'behind' ? rowWindow(parsed.timestamps, after, this._config.max_rows_per_cycle) : { begin: 0, end: 0, available: 0, newest: undefined };
+    let view: ParsedRrdUpdates = parsed;
+    let minTimeExclusive: number | undefined;
+    if (window) {
+      const cols = parsed.columns;
+      view = {
+        ...parsed,
+        rows: window.end - window.begin,
+        timestamps: parsed.timestamps.subarray(window.begin, window.end),
+        values: parsed.values.subarray(window.begin * cols, window.end * cols),
+      };
+    } else {
+      minTimeExclusive = after; // rows not newest first: filter by time, no cap
+    }
+    const { batch, stats } = this._mapper.map(view, {
+      pool: inventory.pool,
+      host,
+      inventory,
+      options: { metrics: this._config.metrics, cf: this._config.cf, ...(minTimeExclusive !== undefined ? { minTimeExclusive } : {}) },
+    });
+    const newest = window ? window.newest : stats.newestTime;
+
+    // Replays: drop what resources delivered by an earlier, partly delivered scrape (or by the VM's previous host).
+    const resources: ResourceMetricsData[] = [];
+    for (const r of batch.resources) {
+      let bound = cursor.minTimeExclusive(r.key);
+      if (r.key.startsWith('vm:')) bound = Math.max(bound, this._vmDelivered.get(`${poolName}\u0000${r.key}`) ?? -Infinity);
+      const kept = bound > after ? keepPoints(r, (tMs) => tMs > bound * 1000) : r;
+      if (kept) resources.push(kept);
+    }
+
+    self.add(metrics['xen.rrd.scrape.up'], 1);
+    self.add(metrics['xen.rrd.scrape.duration'], (performance.now() - t0) / 1000);
+    self.add(metrics['xen.rrd.scrape.bytes'], body.length);
+    self.add(metrics['xen.rrd.scrape.columns'], parsed.columns);
+    self.add(metrics['xen.rrd.scrape.rows'], parsed.rows);
+    self.add(metrics['xen.rrd.scrape.unmapped_columns'], stats.unmappedColumns);
+    self.add(metrics['xen.rrd.scrape.unresolved_sr_columns'], stats.srColumnsUnknown + stats.srColumnsAmbiguous);
+    self.add(metrics['xen.rrd.scrape.cursor.lag'], lagBefore);
+    self.add(metrics['xen.rrd.scrape.step'], parsed.step);
+    self.addCounters(state);
+    const hostKey = `host:${host.uuid}`;
+    const index = resources.findIndex((r) => r.key === hostKey);
+    if (index >= 0) resources[index] = self.appendTo(resources[index]!);
+    else resources.push(self.resource(hostResource(inventory.pool, host)));
+
+    log.debug({ pool: poolName, host: host.uuid, start: plan.start, rows: parsed.rows, taken: stats.rowsTaken, points: stats.points, step: parsed.step, lag: lagBefore }, 'rrd_updates scraped');
+    return { stateKey, poolName, host, resources, newest };
+  }
+
+  private _trackStep(state: HostState, step: number, poolName: string, host: HostRecord): void {
+    const coarse = step > this._config.resolution;
+    if (coarse) state.stepFallbacks += 1;
+    if (coarse && !state.coarse) {
+      this._log.warn(
+        { pool: poolName, host: host.uuid, step, resolution: this._config.resolution },
+        'host answered from a coarser archive (the cursor lagged past the configured one); rows exported with their real step',
+      );
+    } else if (!coarse && state.coarse) {
+      this._log.info({ pool: poolName, host: host.uuid, step }, 'host answers at the configured resolution again');
+    }
+    state.coarse = coarse;
+  }
+}
+
+function codeOf(err: unknown, fallback: string): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : fallback;
+}
+
+/** Host resource attributes, identical to the mapper's (the host resource may come from either). */
+export function hostResource(pool: PoolRecord | undefined, host: HostRecord): { key: string; attributes: Attributes } {
+  return {
+    key: `host:${host.uuid}`,
+    attributes: {
+      'host.id': host.uuid,
+      'host.name': host.hostname || host.name_label,
+      'xen.host.uuid': host.uuid,
+      'xen.host.name': host.name_label,
+      'xen.host.address': host.address,
+      ...(pool ? { 'xen.pool.uuid': pool.uuid, 'xen.pool.name': pool.name_label } : {}),
+    },
+  };
+}
+
+/** The receiver's per-host self-metrics of one scrape (one point each, agent time). */
+class SelfMetrics {
+  private readonly _timeMs: number;
+  private readonly _metrics: MetricData[] = [];
+
+  constructor(timeMs: number) {
+    this._timeMs = timeMs;
+  }
+
+  add(definition: MetricDefinition, value: number): void {
+    this._metrics.push({ definition, series: [{ attributes: EMPTY, timesMs: [this._timeMs], values: [value] }] });
+  }
+
+  addCounters(state: HostState): void {
+    this.add(metrics['xen.rrd.scrape.parse_errors'], state.parseErrors);
+    this.add(metrics['xen.rrd.scrape.step_fallbacks'], state.stepFallbacks);
+    this.add(metrics['xen.rrd.scrape.backfill.skipped'], state.skippedSeconds);
+  }
+
+  resource(r: { key: string; attributes: Attributes }): ResourceMetricsData {
+    return { key: r.key, resource: r.attributes, metrics: this._metrics };
+  }
+
+  appendTo(r: ResourceMetricsData): ResourceMetricsData {
+    return { key: r.key, resource: r.resource, metrics: [...r.metrics, ...this._metrics] };
+  }
+}
+
+const EMPTY: Attributes = Object.freeze({});
+
+/** A copy of `r` with only the points `keep` accepts; undefined when nothing is left. */
+export function keepPoints(r: ResourceMetricsData, keep: (timeMs: number) => boolean): ResourceMetricsData | undefined {
+  const out: MetricData[] = [];
+  for (const m of r.metrics) {
+    const series: SeriesData[] = [];
+    for (const s of m.series) {
+      const timesMs: number[] = [];
+      const values: number[] = [];
+      for (let i = 0; i < s.timesMs.length; i++) {
+        const t = s.timesMs[i]!;
+        if (!keep(t)) continue;
+        timesMs.push(t);
+        values.push(s.values[i]!);
+      }
+      if (timesMs.length === 0) continue;
+      series.push(timesMs.length === s.timesMs.length ? s : { ...s, timesMs, values });
+    }
+    if (series.length > 0) out.push({ definition: m.definition, series });
+  }
+  return out.length === 0 ? undefined : { key: r.key, resource: r.resource, metrics: out };
+}
+
+function timeRange(r: ResourceMetricsData): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const m of r.metrics) {
+    for (const s of m.series) {
+      if (s.timesMs.length === 0) continue;
+      min = Math.min(min, s.timesMs[0]!);
+      max = Math.max(max, s.timesMs[s.timesMs.length - 1]!);
+    }
+  }
+  return [min, max];
+}
+
+/**
+ * Joins the hosts' resources into one batch with one entry per resource key, so a delivery report is unambiguous:
+ * an SR reported by several hosts (host-owned SR I/O columns) becomes one resource whose series carry
+ * `xen.host.uuid`; a VM reported by two hosts in the same scrape (it migrated while the hosts were polled, and
+ * xcp-rrdd moved its RRD with it) keeps the rows of the host with the newest rows and only the older rows of the
+ * other, so no timestamp is exported twice.
+ */
+function assemble(outcomes: readonly HostOutcome[]): { resources: ResourceMetricsData[]; keysByHost: Map<string, string[]> } {
+  const byKey = new Map<string, { resource: ResourceMetricsData; hosts: string[] }>();
+  const order: string[] = [];
+  const vmCandidates = new Map<string, { host: string; resource: ResourceMetricsData }[]>();
+  for (const o of outcomes) {
+    for (const r of o.resources) {
+      if (r.key.startsWith('vm:')) {
+        let list = vmCandidates.get(r.key);
+        if (!list) {
+          vmCandidates.set(r.key, (list = []));
+          order.push(r.key);
+        }
+        list.push({ host: o.stateKey, resource: r });
+        continue;
+      }
+      const existing = byKey.get(r.key);
+      if (!existing) {
+        byKey.set(r.key, { resource: r, hosts: [o.stateKey] });
+        order.push(r.key);
+      } else {
+        existing.resource = mergeResources(existing.resource, r);
+        existing.hosts.push(o.stateKey);
+      }
+    }
+  }
+  for (const [key, list] of vmCandidates) {
+    if (list.length === 1) {
+      byKey.set(key, { resource: list[0]!.resource, hosts: [list[0]!.host] });
+      continue;
+    }
+    const ranked = list.map((c) => ({ ...c, range: timeRange(c.resource) })).sort((a, b) => b.range[1] - a.range[1]);
+    const primary = ranked[0]!;
+    let merged = primary.resource;
+    const hosts = [primary.host];
+    let covered = primary.range[0];
+    for (const other of ranked.slice(1)) {
+      const older = keepPoints(other.resource, (t) => t < covered);
+      if (!older) continue;
+      covered = Math.min(covered, timeRange(older)[0]);
+      merged = mergeResources(merged, older);
+      hosts.push(other.host);
+    }
+    byKey.set(key, { resource: merged, hosts });
+  }
+  const resources: ResourceMetricsData[] = [];
+  const keysByHost = new Map<string, string[]>();
+  for (const key of order) {
+    const entry = byKey.get(key)!;
+    resources.push(entry.resource);
+    for (const host of entry.hosts) {
+      let keys = keysByHost.get(host);
+      if (!keys) keysByHost.set(host, (keys = []));
+      keys.push(key);
+    }
+  }
+  return { resources, keysByHost };
+}
+
+/** Same key: metrics joined by name (series of the same metric concatenated); the first resource's attributes win. */
+function mergeResources(a: ResourceMetricsData, b: ResourceMetricsData): ResourceMetricsData {
+  const byName = new Map<string, MetricData>();
+  for (const m of a.metrics) byName.set(m.definition.name, m);
+  for (const m of b.metrics) {
+    const existing = byName.get(m.definition.name);
+    byName.set(m.definition.name, existing ? { definition: existing.definition, series: mergeSeries(existing.series, m.series) } : m);
+  }
+  return { key: a.key, resource: a.resource, metrics: [...byName.values()] };
+}
+
+function mergeSeries(a: readonly SeriesData[], b: readonly SeriesData[]): SeriesData[] {
+  const out = new Map<string, SeriesData>();
+  const keyOf = (s: SeriesData) => JSON.stringify(Object.entries(s.attributes).sort(([x], [y]) => x.localeCompare(y)));
+  for (const s of a) out.set(keyOf(s), s);
+  for (const s of b) {
+    const k = keyOf(s);
+    const existing = out.get(k);
+    if (!existing) {
+      out.set(k, s);
+      continue;
+    }
+    // Same series from two hosts (a migrated VM): join by time, oldest first.
+    const points = new Map<number, number>();
+    for (let i = 0; i < existing.timesMs.length; i++) points.set(existing.timesMs[i]!, existing.values[i]!);
+    for (let i = 0; i < s.timesMs.length; i++) if (!points.has(s.timesMs[i]!)) points.set(s.timesMs[i]!, s.values[i]!);
+    const timesMs = [...points.keys()].sort((x, y) => x - y);
+    out.set(k, { attributes: existing.attributes, timesMs, values: timesMs.map((t) => points.get(t)!) });
+  }
+  return [...out.values()];
+}
