@@ -25,7 +25,7 @@ import type { RrdUpdatesConfig } from './config.ts';
 import { HostCursor, rowWindow } from './cursor.ts';
 import { metrics } from './metadata.ts';
 import { RrdMapper } from './map.ts';
-import { LegendCache, parseRrdUpdates, type ParsedRrdUpdates } from './parse.ts';
+import { LegendCache, parseRrdUpdates, type LegendEntry, type ParsedRrdUpdates } from './parse.ts';
 
 export const RRD_ERR_NO_INVENTORY = 'RRD_ERR_NO_INVENTORY';
 export const RRD_ERR_POOL_UNAVAILABLE = 'RRD_ERR_POOL_UNAVAILABLE';
@@ -47,6 +47,8 @@ interface HostState {
   skippedSeconds: number;
   /** The last response came from a coarser archive than configured (logged on change). */
   coarse: boolean;
+  /** VM uuids of the last legend (recomputed when the legend changes). */
+  legendVms?: { legend: readonly LegendEntry[]; uuids: string[] };
 }
 
 /** What one host contributed to a scrape. */
@@ -71,6 +73,8 @@ export class RrdUpdatesScraper implements Scraper {
   private readonly _log: Logger;
   private readonly _limit: ReturnType<typeof pLimit>;
   private readonly _mapper = new RrdMapper();
+  /** Separate layout cache for the one-VM gap reads, so they do not evict the hosts' steady-state layouts. */
+  private readonly _gapMapper = new RrdMapper();
   /** Per `pool\0hostUuid`. */
   private readonly _hosts = new Map<string, HostState>();
   /** Per `pool\0vm:<uuid>`: newest row delivered for the VM from any host (it follows a migration). */
@@ -274,9 +278,20 @@ export class RrdUpdatesScraper implements Scraper {
       if (kept) resources.push(kept);
     }
 
+    // VMs that just arrived from another host (migration) whose rows the old host did not deliver up to this
+    // host's cursor: xcp-rrdd moved their RRD with them, so read the gap here.
+    let bytes = body.length;
+    for (const gap of this._migrationGaps(state, parsed, poolName, after)) {
+      try {
+        bytes += await this._readGap(pool, inventory, host, gap, after, requestSignal, resources);
+      } catch (err) {
+        log.debug({ err, pool: poolName, host: host.uuid, vm: gap.vmUuid }, 'reading the rows of a migrated VM failed');
+      }
+    }
+
     self.add(metrics['xen.rrd.scrape.up'], 1);
     self.add(metrics['xen.rrd.scrape.duration'], (performance.now() - t0) / 1000);
-    self.add(metrics['xen.rrd.scrape.bytes'], body.length);
+    self.add(metrics['xen.rrd.scrape.bytes'], bytes);
     self.add(metrics['xen.rrd.scrape.columns'], parsed.columns);
     self.add(metrics['xen.rrd.scrape.rows'], parsed.rows);
     self.add(metrics['xen.rrd.scrape.unmapped_columns'], stats.unmappedColumns);
@@ -291,6 +306,41 @@ export class RrdUpdatesScraper implements Scraper {
 
     log.debug({ pool: poolName, host: host.uuid, start: plan.start, rows: parsed.rows, taken: stats.rowsTaken, points: stats.points, step: parsed.step, lag: lagBefore }, 'rrd_updates scraped');
     return { stateKey, poolName, host, resources, newest };
+  }
+
+  /** VMs in this response last delivered (from any host) before this host's cursor, within max_backfill. */
+  private _migrationGaps(state: HostState, parsed: ParsedRrdUpdates, poolName: string, after: number): { vmUuid: string; from: number }[] {
+    if (!Number.isFinite(after)) return [];
+    if (state.legendVms?.legend !== parsed.legend) {
+      const uuids = new Set<string>();
+      for (const e of parsed.legend) if (e.owner === 'vm') uuids.add(e.uuid);
+      state.legendVms = { legend: parsed.legend, uuids: [...uuids] };
+    }
+    const gaps: { vmUuid: string; from: number }[] = [];
+    for (const vmUuid of state.legendVms.uuids) {
+      const from = this._vmDelivered.get(`${poolName}\u0000vm:${vmUuid}`);
+      if (from !== undefined && from < after && after - from <= this._config.max_backfill) gaps.push({ vmUuid, from });
+    }
+    return gaps;
+  }
+
+  /** Reads rows (gap.from, until] of one VM from this host and merges them into `resources`; returns the bytes read. */
+  private async _readGap(pool: XapiPool, inventory: Inventory, host: HostRecord, gap: { vmUuid: string; from: number }, until: number, signal: AbortSignal, resources: ResourceMetricsData[]): Promise<number> {
+    const query: Record<string, string> = { start: String(gap.from + 1), cf: this._config.cf, interval: String(this._config.resolution), vm_uuid: gap.vmUuid };
+    if (this._config.format === 'json') query['json'] = 'true';
+    const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[this._config.format], signal });
+    const parsed = parseRrdUpdates(res.body);
+    if (parsed.step !== this._config.resolution) return res.body.length; // older than the fine archive: not worth coarse rows
+    const { batch } = this._gapMapper.map(parsed, { pool: inventory.pool, host, inventory, options: { metrics: this._config.metrics, cf: this._config.cf, minTimeExclusive: gap.from } });
+    for (const r of batch.resources) {
+      if (r.key !== `vm:${gap.vmUuid}`) continue;
+      const older = keepPoints(r, (tMs) => tMs <= until * 1000);
+      if (!older) continue;
+      const index = resources.findIndex((x) => x.key === r.key);
+      if (index >= 0) resources[index] = mergeResources(resources[index]!, older);
+      else resources.push(older);
+    }
+    return res.body.length;
   }
 
   private _trackStep(state: HostState, step: number, poolName: string, host: HostRecord): void {

@@ -106,7 +106,8 @@ export interface RunningSimulator {
   now(): number;
   /**
    * Ground truth for tests: the value `/rrd_updates` serves for this column at `tSec` (float32-rounded), or
-   * NaN. `owner` is `host` or `vm`; `cf` defaults to AVERAGE, `stepSeconds` to 5.
+   * NaN. `owner` is `host` or `vm`; `cf` defaults to AVERAGE, `stepSeconds` to 5. `tSec` is on the clock of the
+   * host that serves the data (a `clock_skew` fault shifts it: the host for host data, the resident host for a VM).
    */
   rrdValue(owner: 'host' | 'vm' | 'sr', uuid: string, dsName: string, tSec: number, cf?: string, stepSeconds?: number): number;
   stop(): Promise<void>;

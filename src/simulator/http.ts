@@ -225,7 +225,7 @@ export class HostEndpoint {
     }
     const xml = await dispatch(this._ctx, this.hostRef, call.method, call.params);
     if (res.destroyed) return;
-    const body = Buffer.from(xml, 'utf8');
+    const body = typeof xml === 'string' ? Buffer.from(xml, 'utf8') : xml;
     res.writeHead(200, 'OK', {
       'Content-Length': String(body.length),
       'content-type': 'text/xml',

@@ -240,6 +240,7 @@ class SimulatedPool implements HostHttpContext {
     const ref = this.hostRefByUuid(hostUuid);
     const state = this.faults(ref);
     applyFault(state, fault);
+    if (fault.kind === 'clock_skew') this._syncClockOffset(ref);
     const ep = this.endpoints.get(ref);
     if (fault.kind === 'down' && ep !== undefined) void ep.close();
   }
@@ -249,6 +250,7 @@ class SimulatedPool implements HostHttpContext {
     for (const ref of refs) {
       const wasDown = this.faults(ref).down;
       this.faultState.set(ref, emptyFaults());
+      this._syncClockOffset(ref);
       const ep = this.endpoints.get(ref);
       if (ep === undefined) continue;
       ep.releaseHung();
@@ -271,9 +273,15 @@ class SimulatedPool implements HostHttpContext {
     }
     for (const ref of refs) {
       this.faultState.set(ref, emptyFaults());
+      this._syncClockOffset(ref);
       this.endpoints.get(ref)?.releaseHung();
     }
     await Promise.all(relisten.map((ep) => ep.listen(this._port)));
+  }
+
+  /** One clock per host: the RRD engine stamps this host's data with the same skew as host.get_servertime. */
+  private _syncClockOffset(hostRef: string): void {
+    this.engine?.setClockOffset(this.hostUuid(hostRef), this.faults(hostRef).skewSeconds);
   }
 
   failover(newMasterUuid: string): void {

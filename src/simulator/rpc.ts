@@ -4,7 +4,7 @@
 import type { SimRole, SimUser } from './api.ts';
 import type { ClassName } from './datamodel.ts';
 import { encodeEventBatch, formatToken, parseToken, SCHEMAS, type PoolDb, type SimObject } from './model.ts';
-import { RpcDateTime, RpcRaw, failureResponse, successResponse, type DecodedValue, type RpcValue } from './xmlrpc.ts';
+import { RpcDateTime, RpcRaw, RpcResponseBytes, failureResponse, successResponse, type DecodedValue, type RpcValue } from './xmlrpc.ts';
 
 export class XapiFailure extends Error {
   readonly code: string;
@@ -56,7 +56,7 @@ interface MethodDef {
   /** No session needed (login). */
   noSession?: boolean;
   roles: readonly SimRole[];
-  run(ctx: RpcContext, args: DecodedValue[], session: Session | undefined): RpcValue | Promise<RpcValue>;
+  run(ctx: RpcContext, args: DecodedValue[], session: Session | undefined): RpcValue | RpcResponseBytes | Promise<RpcValue>;
 }
 
 const str = (v: DecodedValue | undefined): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : typeof v === 'object' ? '' : String(v));
@@ -74,7 +74,7 @@ function buildMethods(): Map<string, MethodDef> {
     const cls = schema.name;
     const roles = cls === 'secret' ? POOL_OPERATOR : ALL_ROLES;
     m.set(`${cls}.get_all`, { minArgs: 1, maxArgs: 1, roles, run: (ctx) => [...ctx.db.all(cls)].map((o) => o.ref) });
-    m.set(`${cls}.get_all_records`, { minArgs: 1, maxArgs: 1, roles, run: (ctx) => new RpcRaw(ctx.db.allRecordsXml(cls)) });
+    m.set(`${cls}.get_all_records`, { minArgs: 1, maxArgs: 1, roles, run: (ctx) => ctx.db.allRecordsResponse(cls) });
     m.set(`${cls}.get_record`, { minArgs: 2, maxArgs: 2, roles, run: (ctx, a) => ctx.db.record(lookup(ctx, cls, a[1])) });
     m.set(`${cls}.get_by_uuid`, {
       minArgs: 2, maxArgs: 2, roles,
@@ -160,7 +160,23 @@ function buildMethods(): Map<string, MethodDef> {
   });
   m.set('event.get_current_id', { minArgs: 1, maxArgs: 1, roles: ALL_ROLES, run: (ctx) => String(ctx.db.generation) });
   m.set('event.from', { minArgs: 4, maxArgs: 4, roles: ALL_ROLES, run: eventFrom });
+  m.set('event.inject', { minArgs: 3, maxArgs: 3, roles: ALL_ROLES, run: eventInject });
   return m;
+}
+
+/**
+ * `Xapi_event.inject`: the ref must name a row of exactly that table (case-sensitive: `VM`, `pool`), else
+ * `HANDLE_INVALID [class, ref]`. xapi reads the generation, touches the row (the object then shows up as a `mod`)
+ * and returns the token of the generation before the touch, so an event.from from it reports the touched object
+ * and every later change. (xapi's counter is "next generation" and it returns `generation - 1`; ours is "last
+ * generation", so the same token is our generation as it was.)
+ */
+function eventInject(ctx: RpcContext, a: DecodedValue[]): RpcValue {
+  const cls = str(a[1]);
+  const ref = str(a[2]);
+  const obj = ctx.db.get(ref);
+  if (obj === undefined || obj.cls !== cls) throw new XapiFailure('HANDLE_INVALID', [cls, ref]);
+  return formatToken(ctx.db.touch(ref));
 }
 
 async function eventFrom(ctx: RpcContext, a: DecodedValue[]): Promise<RpcValue> {
@@ -207,8 +223,8 @@ export function isKnownMethod(name: string): boolean {
   return METHODS.has(name);
 }
 
-/** Runs one XML-RPC call on host `hostRef` and returns the methodResponse document. */
-export async function dispatch(ctx: RpcContext, hostRef: string, method: string, params: DecodedValue[]): Promise<string> {
+/** Runs one XML-RPC call on host `hostRef` and returns the methodResponse document (text, or cached bytes). */
+export async function dispatch(ctx: RpcContext, hostRef: string, method: string, params: DecodedValue[]): Promise<string | Buffer> {
   try {
     const def = METHODS.get(method);
     if (def === undefined) throw new XapiFailure('MESSAGE_METHOD_UNKNOWN', [method]);
@@ -228,7 +244,7 @@ export async function dispatch(ctx: RpcContext, hostRef: string, method: string,
       }
     }
     const value = await def.run(ctx, params, session);
-    return successResponse(value);
+    return value instanceof RpcResponseBytes ? value.bytes : successResponse(value);
   } catch (err) {
     if (err instanceof XapiFailure) return failureResponse(err.code, err.params);
     return failureResponse('INTERNAL_ERROR', [err instanceof Error ? err.message : String(err)]);

@@ -108,6 +108,21 @@ export function successResponse(value: RpcValue): string {
   return `${RESPONSE_HEAD}<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>${encodeValue(value)}</member></struct></value>${RESPONSE_TAIL}`;
 }
 
+/**
+ * A complete, already encoded methodResponse (UTF-8 bytes). A method may return one instead of a value when it
+ * caches whole responses (get_all_records of a big class); the dispatcher passes it through unchanged.
+ */
+export class RpcResponseBytes {
+  readonly bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+}
+
+/** The bytes of `successResponse(x)` before and after the encoded value x. */
+export const SUCCESS_HEAD = successResponse(new RpcRaw('\u0000')).split('\u0000')[0]!;
+export const SUCCESS_TAIL = successResponse(new RpcRaw('\u0000')).split('\u0000')[1]!;
+
 export function failureResponse(code: string, params: readonly string[]): string {
   return `${RESPONSE_HEAD}<value><struct><member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name>${encodeValue([code, ...params])}</member></struct></value>${RESPONSE_TAIL}`;
 }

@@ -145,6 +145,31 @@ describe('event.from', () => {
     expect((await call(master, 'event.from', [s, ['vm'], 'bogus', 1])).ErrorDescription).toEqual(['EVENT_FROM_TOKEN_PARSE_FAILURE', 'bogus']);
   });
 
+  it('event.inject returns a token taken before reading, from which event.from reports the touched object and later changes', async () => {
+    const s = await login(master, 'monitor', 'sim-monitor-password');
+    const [poolRef] = (await value(master, 'pool.get_all', [s])) as string[];
+    const token = String(await value(master, 'event.inject', [s, 'pool', poolRef ?? '']));
+    expect(token).toMatch(/^\d{20},0{20}$/);
+    // The touch consumes two generations (Db_cache_types.touch); the token is the one before it.
+    const after = (await value(master, 'event.from', [s, ['host'], token, 0])) as { token: string };
+    expect(Number(after.token.split(',')[0]) - Number(token.split(',')[0])).toBe(2);
+    const vms = (await value(master, 'VM.get_all_records', [s])) as Record<string, Record<string, unknown>>;
+    const [vmRef, vm] = Object.entries(vms).find(([, r]) => r['is_control_domain'] === false && r['power_state'] === 'Running') ?? [];
+    // A change made after the token (while a client would be reading records) is not lost.
+    sim.admin.triggerDynamics('rename', String(vm?.['uuid']));
+    const batch = (await value(master, 'event.from', [s, ['pool', 'vm'], token, 5])) as { events: Array<Record<string, unknown>>; token: string };
+    expect(batch.events).toContainEqual(expect.objectContaining({ class: 'pool', operation: 'mod', ref: poolRef }));
+    expect(batch.events).toContainEqual(expect.objectContaining({ class: 'vm', operation: 'mod', ref: vmRef }));
+    expect(batch.token > token).toBe(true);
+    // The touch does not change the record.
+    expect(((batch.events.find((e) => e['class'] === 'pool')?.['snapshot']) as Record<string, unknown>)['uuid']).toBe(sim.info.pool_uuid);
+    // The class must be the table name exactly and the ref a row of it.
+    expect((await call(master, 'event.inject', [s, 'Pool', poolRef ?? ''])).ErrorDescription).toEqual(['HANDLE_INVALID', 'Pool', poolRef]);
+    expect((await call(master, 'event.inject', [s, 'VM', poolRef ?? ''])).ErrorDescription).toEqual(['HANDLE_INVALID', 'VM', poolRef]);
+    expect((await call(master, 'event.inject', [s, 'pool', 'OpaqueRef:nope'])).ErrorDescription).toEqual(['HANDLE_INVALID', 'pool', 'OpaqueRef:nope']);
+    expect((await call(master, 'event.inject', [s, 'pool'])).ErrorDescription).toEqual(['MESSAGE_PARAMETER_COUNT_MISMATCH', 'event.inject', '3', '2']);
+  });
+
   it('moves VMs between hosts on start/stop/migrate and follows in resident_VMs', async () => {
     const s = await login(master);
     const vms = (await value(master, 'VM.get_all_records', [s])) as Record<string, Record<string, unknown>>;
@@ -265,6 +290,55 @@ describe('RRD HTTP handlers', () => {
     const viaBasic = await request(`${slave}/rrd_updates?start=${start}&host=true`, { headers: { authorization: `Basic ${Buffer.from('monitor:sim-monitor-password').toString('base64')}`, accept: 'application/json' } });
     expect(viaBasic.status).toBe(200);
     expect(JSON.parse(viaBasic.body)).toHaveProperty('meta.step', '5');
+  });
+
+  it('stamps a skewed host\'s RRD rows with the same clock as host.get_servertime (xen-exporter #16)', async () => {
+    const s = await login(master);
+    const ref = String(await value(master, 'host.get_by_uuid', [s, hostUuid(1)]));
+    const parse = (x: string): number => Date.UTC(+x.slice(0, 4), +x.slice(4, 6) - 1, +x.slice(6, 8), +x.slice(9, 11), +x.slice(12, 14), +x.slice(15, 17)) / 1000;
+    interface Updates {
+      meta: { start: string; end: string; rows: string; legend: string[] };
+      data: Array<{ t: string; values: string[] }>;
+    }
+    const rrd = async (start: number): Promise<Updates> => {
+      const r = await request(`${slave}/rrd_updates?session_id=${s}&start=${start}&host=true&cf=AVERAGE&interval=5`, { headers: { accept: 'application/json' } });
+      expect(r.status).toBe(200);
+      return JSON.parse(r.body) as Updates;
+    };
+    for (const skew of [120, -120]) {
+      sim.admin.setFault(hostUuid(1), { kind: 'clock_skew', seconds: skew });
+      const server = parse(String(await value(master, 'host.get_servertime', [s, ref])));
+      const own = Math.floor(sim.now() / 1000);
+      expect(Math.abs(server - own - skew)).toBeLessThanOrEqual(2);
+      // Following the host's clock (as XO does) always gets the last minute, newest row within a step of its time.
+      const good = await rrd(server - 60);
+      expect(Number(good.meta.rows)).toBeGreaterThanOrEqual(12);
+      expect(Number(good.meta.rows)).toBeLessThanOrEqual(13);
+      expect(server - Number(good.meta.end)).toBeGreaterThanOrEqual(0);
+      expect(server - Number(good.meta.end)).toBeLessThan(10);
+      // The served values are the ground truth at the host's time stamps.
+      const col = good.meta.legend.indexOf(`AVERAGE:host:${hostUuid(1)}:cpu_avg`);
+      expect(col).toBeGreaterThanOrEqual(0);
+      const row = good.data[1];
+      expect(Number(row?.values[col])).toBeCloseTo(sim.rrdValue('host', hostUuid(1), 'cpu_avg', Number(row?.t)), 12);
+      // Using the client's own clock instead: a host behind answers rows 0 with meta.start > meta.end (the
+      // xen-exporter #16 payload); a host ahead answers the wrong window (rows up to 2 minutes "in the future").
+      const naive = await rrd(own - 60);
+      if (skew < 0) {
+        expect(naive.meta).toMatchObject({ rows: '0' });
+        expect(naive.data).toEqual([]);
+        expect(Number(naive.meta.start)).toBeGreaterThan(Number(naive.meta.end));
+      } else {
+        expect(Number(naive.meta.rows)).toBeGreaterThan(30);
+        expect(Number(naive.data[0]?.t) - own).toBeGreaterThan(100);
+      }
+    }
+    // Other hosts keep the true clock.
+    const start = Math.floor(sim.now() / 1000) - 60;
+    const r = await request(`${master}/rrd_updates?session_id=${s}&start=${start}&host=true`, { headers: { accept: 'application/json' } });
+    expect(Number((JSON.parse(r.body) as { meta: { rows: string } }).meta.rows)).toBeGreaterThanOrEqual(12);
+    sim.admin.clearFaults(hostUuid(1));
+    expect(Number((await rrd(start)).meta.rows)).toBeGreaterThanOrEqual(12);
   });
 
   it('reports engine exceptions as the 500 page, truncates and garbles on request', async () => {

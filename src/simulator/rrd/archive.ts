@@ -28,6 +28,22 @@ export const TIMESCALES: ReadonlyArray<readonly [rows: number, pdp: number]> = [
 
 const INITIAL_ROW_CAPACITY = 8;
 
+/**
+ * Formatted text of stored rows for one output style (number format + value wrapping), per ring slot. A stored
+ * row never changes once written (only columns appended later, whose old rows are NaN), so its text is reused by
+ * every later /rrd_updates until the slot is overwritten; `cols` records how many columns the text covers.
+ */
+export class RowTextCache {
+  readonly style: string;
+  readonly text: Array<string | undefined>;
+  readonly cols: Int32Array;
+  constructor(style: string, rows: number) {
+    this.style = style;
+    this.text = new Array<string | undefined>(rows).fill(undefined);
+    this.cols = new Int32Array(rows);
+  }
+}
+
 export class Rra {
   readonly cf: CfName;
   readonly rows: number;
@@ -58,6 +74,9 @@ export class Rra {
     this.cdpInit = new Float64Array(stride);
   }
 
+  /** Row text caches, one per output style used so far (see render.ts). */
+  textCaches: RowTextCache[] = [];
+
   /** Claims the slot for a new newest row and returns its offset in `data`. */
   pushRow(): number {
     if (this.count < this.rows) {
@@ -67,7 +86,23 @@ export class Rra {
     } else {
       this.head = this.head + 1 === this.rows ? 0 : this.head + 1;
     }
+    const caches = this.textCaches;
+    for (let i = 0; i < caches.length; i++) caches[i]!.text[this.head] = undefined;
     return this.head * this.stride;
+  }
+
+  /** Slot of row `i` (0 = newest) or -1 when that row was never written. */
+  rowSlot(i: number): number {
+    if (i < 0 || i >= this.count) return -1;
+    const slot = this.head - i;
+    return slot < 0 ? slot + this.rows : slot;
+  }
+
+  textCache(style: string): RowTextCache {
+    for (const c of this.textCaches) if (c.style === style) return c;
+    const c = new RowTextCache(style, this.rows);
+    this.textCaches.push(c);
+    return c;
   }
 
   /** Offset of row `i` (0 = newest) or -1 when that row was never written (it reads as NaN). */
@@ -83,8 +118,14 @@ export class Rra {
     return off < 0 || this.data === null ? Number.NaN : this.data[off + col]!;
   }
 
-  private _growRows(): void {
-    const capacity = Math.min(this.rows, Math.max(INITIAL_ROW_CAPACITY, this.capacity * 2));
+  /** Allocates room for `more` rows beyond those stored, at once (a history fill knows how many will come). */
+  reserve(more: number): void {
+    const want = Math.min(this.rows, this.count + more);
+    if (want > this.capacity) this._growRows(want);
+  }
+
+  private _growRows(atLeast = 0): void {
+    const capacity = Math.min(this.rows, Math.max(INITIAL_ROW_CAPACITY, this.capacity * 2, atLeast));
     const data = new Float32Array(capacity * this.stride);
     data.fill(Number.NaN);
     if (this.data !== null) data.set(this.data);
@@ -131,6 +172,8 @@ export class Rrd {
   lastUpdated: number;
   /** Last PDP fed per column (for rrddump's `last_ds`). */
   lastValues: Float64Array;
+  /** The AVERAGE archives with pdp > 1 (consolidated together). */
+  private readonly _avgRras: Rra[];
   private readonly _mins: number[] = [];
   private readonly _maxs: number[] = [];
   /** Changes whenever the column set changes (legend caches key on it). */
@@ -145,6 +188,7 @@ export class Rrd {
         this.rras.push(new Rra('AVERAGE', rows, pdp, 0.5, stride));
       }
     }
+    this._avgRras = this.rras.filter((r) => r.cf === 'AVERAGE' && r.pdp > 1);
     this.lastValues = new Float64Array(stride).fill(Number.NaN);
     this.lastUpdated = createdAt;
     for (const ds of dss) this.addDs(ds);
@@ -207,15 +251,19 @@ export class Rrd {
     const last = this.lastValues;
     for (let c = 0; c < n; c++) last[c] = pdps[c]!;
     const pdpIndex = Math.round(t / TIMESTEP);
-    for (const rra of this.rras) {
+    // Every archive's CDP state is independent, so the AVERAGE archives are consolidated together in one pass
+    // over the columns (same arithmetic, same order per archive) before the per-archive pushes.
+    this._doCfsAverages(pdps, n);
+    const rras = this.rras;
+    for (let r = 0; r < rras.length; r++) {
+      const rra = rras[r]!;
       if (rra.pdp === 1) {
         // The 5 s archive stores the PDP itself; an unknown PDP is a NaN row.
         const off = rra.pushRow();
-        const data = rra.data!;
-        for (let c = 0; c < n; c++) data[off + c] = pdps[c]!;
+        rra.data!.set(pdps.subarray(0, n), off);
         continue;
       }
-      this._doCfs(rra, 1, pdps, n);
+      if (rra.cf !== 'AVERAGE') this._doCfs(rra, 1, pdps, n);
       if (pdpIndex % rra.pdp === 0) {
         const threshold = Math.trunc(rra.xff * rra.pdp);
         const off = rra.pushRow();
@@ -234,6 +282,52 @@ export class Rrd {
       }
     }
     this.lastUpdated = t;
+  }
+
+  /** `_doCfs(rra, 1, …)` for every AVERAGE archive with pdp > 1, fused (the common three in one loop). */
+  private _doCfsAverages(pdps: Float64Array, n: number): void {
+    const avg = this._avgRras;
+    if (avg.length !== 3) {
+      for (const rra of avg) this._doCfs(rra, 1, pdps, n);
+      return;
+    }
+    const a = avg[0]!;
+    const b = avg[1]!;
+    const d = avg[2]!;
+    const va = a.cdpValue;
+    const ua = a.cdpUnknown;
+    const vb = b.cdpValue;
+    const ub = b.cdpUnknown;
+    const vd = d.cdpValue;
+    const ud = d.cdpUnknown;
+    const pa = a.pdp;
+    const pb = b.pdp;
+    const pd = d.pdp;
+    for (let c = 0; c < n; c++) {
+      const p = pdps[c]!;
+      if (p === p) {
+        // value + (p * offset) / pdp with offset 1
+        va[c] = va[c]! + p / pa;
+        vb[c] = vb[c]! + p / pb;
+        vd[c] = vd[c]! + p / pd;
+        continue;
+      }
+      let olddiv = pa - ua[c]!;
+      if (olddiv - 1 > 0) {
+        va[c] = (va[c]! * olddiv) / (olddiv - 1);
+        ua[c] = ua[c]! + 1;
+      }
+      olddiv = pb - ub[c]!;
+      if (olddiv - 1 > 0) {
+        vb[c] = (vb[c]! * olddiv) / (olddiv - 1);
+        ub[c] = ub[c]! + 1;
+      }
+      olddiv = pd - ud[c]!;
+      if (olddiv - 1 > 0) {
+        vd[c] = (vd[c]! * olddiv) / (olddiv - 1);
+        ud[c] = ud[c]! + 1;
+      }
+    }
   }
 
   /** Straight port of `Rrd.do_cfs`. */
@@ -261,6 +355,11 @@ export class Rrd {
         value[c] = p;
       }
     }
+  }
+
+  /** Reserves ring rows for the next `pdps` updates in every archive. */
+  reserve(pdps: number): void {
+    for (const rra of this.rras) rra.reserve(Math.ceil(pdps / rra.pdp) + 1);
   }
 
   columnIndex(name: string): number {

@@ -74,8 +74,18 @@ export interface RrdEngine {
   hostRrd(hostUuid: string, json: boolean): RrdHttpResult;
   /** GET /vm_rrd?uuid= */
   vmRrd(vmUuid: string, json: boolean): RrdHttpResult;
-  /** Ground truth for tests (see RunningSimulator.rrdValue). */
+  /**
+   * Ground truth for tests (see RunningSimulator.rrdValue): `tSec` is a row time as the RRD's holder serves it
+   * (its clock offset included: the host for host RRDs, the resident host for VMs, the master for SRs).
+   */
   value(owner: 'host' | 'vm' | 'sr', uuid: string, dsName: string, tSec: number, cf?: string, stepSeconds?: number): number;
+  /**
+   * Clock offset of one host (the `clock_skew` fault), seconds, may be fractional or negative; 0 clears it. The
+   * engine keeps one clock; a host with offset S serves its RRDs as its own skewed clock would have stamped them:
+   * `last_updated` reads `lastUpdated + S`, from which `/rrd_updates` derives `end`, row times, archive choice and
+   * a negative `start`; `/host_rrd`, `/vm_rrd` and `value()` use the same shifted `last_updated`.
+   */
+  setClockOffset(hostUuid: string, seconds: number): void;
   /** Legend names (without CF/owner prefix) currently in the RRD of this owner. */
   dataSourceNames(owner: 'host' | 'vm' | 'sr', uuid: string): string[];
 }

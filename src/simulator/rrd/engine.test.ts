@@ -346,6 +346,40 @@ describe('columns and RRDs that appear, disappear and move', () => {
     expect(p.data[0]!.values[p.legend.indexOf(`AVERAGE:vm:${VM2}:vif_0_rx`)]).toBe('NaN');
   });
 
+  it('cached row text is never stale: ring slots reused, columns appended, every format', () => {
+    const pool = pool2();
+    const e = engine(pool);
+    e.advance(T0);
+    const check = (start: number, interval: string): void => {
+      for (const accept of [JSON_ACCEPT, 'text/xml']) {
+        const r = e.rrdUpdates(HOST_A, [['start', String(start)], ['host', 'true'], ['interval', interval]], accept);
+        const text = body(r);
+        const p: Parsed = accept === JSON_ACCEPT ? parseCurrent(r) : {
+          ...parseCurrent(e.rrdUpdates(HOST_A, [['start', String(start)], ['host', 'true'], ['interval', interval]], JSON_ACCEPT)),
+          data: [...text.matchAll(/<row><t>(\d+)<\/t>(.*?)<\/row>/g)].map((m) => ({ t: Number(m[1]), values: [...m[2]!.matchAll(/<v>([^<]*)<\/v>/g)].map((v) => v[1]!) })),
+        };
+        expect(p.data.length).toBeGreaterThan(0);
+        p.legend.forEach((l, c) => {
+          const [, owner, uuid, ds] = /^AVERAGE:(host|vm):([^:]+):(.+)$/.exec(l)!;
+          for (const row of p.data) expect(row.values[c]).toBe(fToS(e.value(owner as 'host' | 'vm', uuid!, ds!, row.t, 'AVERAGE', p.step), '%.15g'));
+        });
+      }
+    };
+    check(T0 - 55, '5');
+    check(T0 - 3000, '60');
+    // The 5 s ring wraps completely, so every slot read above now holds a different row.
+    e.advance(T0 + 600);
+    check(T0 + 600 - 55, '5');
+    // A hot-plug appends columns: rows cached before must grow NaN cells for them.
+    check(T0 + 600 - 155, '5');
+    const vm = pool.vms.get(VM2)!;
+    pool.vms.set(VM2, { ...vm, vifDevices: ['0', '1'] });
+    e.advance(T0 + 610);
+    check(T0 + 610 - 155, '5');
+    e.advance(T0 + 615);
+    check(T0 + 615 - 155, '5');
+  });
+
   it('a new SR appears on the host with NaN history', () => {
     const pool = pool2();
     const e = engine(pool);
@@ -376,6 +410,44 @@ describe('columns and RRDs that appear, disappear and move', () => {
     // host B's SR columns now include VM1's NFS I/O
     const nfs = SR_NFS.slice(0, 8);
     expect(e.value('host', HOST_B, `read_${nfs}`, T0 + 30)).toBeCloseTo(e.value('vm', VM1, 'vbd_xvda_read', T0 + 30), -1);
+  });
+
+  it('a host clock offset shifts what that host serves (end, rows, value) and nothing else', () => {
+    const pool = pool2();
+    const e = engine(pool);
+    e.advance(T0);
+    const q = (start: number): Q => [['start', String(start)], ['host', 'true']];
+    const plain = parseCurrent(e.rrdUpdates(HOST_A, q(T0 - 60), JSON_ACCEPT));
+    const cpuA = e.value('host', HOST_A, 'cpu_avg', T0 - 10);
+    const vmA = e.value('vm', VM1, 'cpu_usage', T0 - 10);
+    const hostB = e.value('host', HOST_B, 'cpu_avg', T0 - 10);
+    e.setClockOffset(HOST_A, 120);
+    const skewed = parseCurrent(e.rrdUpdates(HOST_A, q(T0 + 60), JSON_ACCEPT));
+    expect(skewed.end).toBe(T0 + 120);
+    expect(skewed.data.map((d) => d.t)).toEqual(plain.data.map((d) => d.t + 120));
+    expect(skewed.data.map((d) => d.values)).toEqual(plain.data.map((d) => d.values));
+    // Ground truth follows the holder's clock: host A and its VMs shift, host B does not.
+    expect(e.value('host', HOST_A, 'cpu_avg', T0 + 110)).toBe(cpuA);
+    expect(e.value('vm', VM1, 'cpu_usage', T0 + 110)).toBe(vmA);
+    expect(e.value('host', HOST_B, 'cpu_avg', T0 - 10)).toBe(hostB);
+    expect(parseCurrent(e.rrdUpdates(HOST_B, q(T0 - 60), JSON_ACCEPT)).end).toBe(T0);
+    // A negative start is relative to the host's (skewed) last_updated; rrddump's lastupdate is skewed too.
+    expect(parseCurrent(e.rrdUpdates(HOST_A, q(-10), JSON_ACCEPT)).data.map((d) => d.t)).toEqual([T0 + 120, T0 + 115, T0 + 110]);
+    expect(body(e.hostRrd(HOST_A, false))).toContain(`<lastupdate>${T0 + 120}</lastupdate>`);
+    expect(body(e.vmRrd(VM1, false))).toContain(`<lastupdate>${T0 + 120}</lastupdate>`);
+    // A host clock behind the client: the client's own "now - 60" is after the host's end → rows 0 (xen-exporter #16).
+    e.setClockOffset(HOST_A, -120);
+    const behind = parseCurrent(e.rrdUpdates(HOST_A, q(T0 - 60), JSON_ACCEPT));
+    expect(behind).toMatchObject({ rows: 0, end: T0 - 120, start: T0 - 55 });
+    expect(behind.data).toEqual([]);
+    // Offsets that are not a multiple of the step keep row times on the host's own 5 s grid.
+    e.setClockOffset(HOST_A, 7);
+    const odd = parseCurrent(e.rrdUpdates(HOST_A, q(T0 - 53), JSON_ACCEPT));
+    expect(odd.end).toBe(T0 + 5);
+    expect(odd.data.every((d) => d.t % 5 === 0)).toBe(true);
+    expect(odd.data[0]!.values).toEqual(plain.data[0]!.values);
+    e.setClockOffset(HOST_A, 0);
+    expect(parseCurrent(e.rrdUpdates(HOST_A, q(T0 - 60), JSON_ACCEPT))).toEqual(plain);
   });
 
   it('a halted VM loses its RRD; a restart begins with NaN history', () => {

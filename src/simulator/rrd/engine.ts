@@ -72,11 +72,11 @@ interface Selected {
   rras: Rra[];
 }
 
-/** `Rrd.find_best_rras`. */
-function findBestRras(rrd: Rrd, pdpInterval: number, cf: CfName | undefined, start: number): Rra[] | 'no_rra' {
+/** `Rrd.find_best_rras`; `lastUpdated` is the RRD's as the serving host's clock reads it. */
+function findBestRras(rrd: Rrd, lastUpdated: number, pdpInterval: number, cf: CfName | undefined, start: number): Rra[] | 'no_rra' {
   const rras = cf === undefined ? rrd.rras : rrd.rras.filter((r) => r.cf === cf);
   if (rras.length === 0) return 'no_rra';
-  const lastPdpTime = floorTo(rrd.lastUpdated, TIMESTEP);
+  const lastPdpTime = floorTo(lastUpdated, TIMESTEP);
   const contains = (t: number, rra: Rra): boolean => rra.pdp >= pdpInterval && t > lastPdpTime - TIMESTEP * rra.rows * rra.pdp;
   const firstOk = rras.find((r) => contains(start, r));
   if (firstOk !== undefined) return rras.filter((r) => r.rows === firstOk.rows && r.pdp === firstOk.pdp);
@@ -98,6 +98,8 @@ class Engine implements RrdEngine {
   /** Bumped on any change of RRD membership or columns; legend caches are keyed on it. */
   private _generation = 0;
   private readonly _legendCache = new Map<string, { generation: number; legend: RenderedLegend }>();
+  /** Clock offset (s) per host uuid: the `clock_skew` fault. */
+  private readonly _clockOffset = new Map<string, number>();
 
   constructor(opts: RrdEngineOptions & RrdEngineExtraOptions) {
     this._opts = opts;
@@ -196,15 +198,28 @@ class Engine implements RrdEngine {
     this._sync();
     const hosts = [...this._hosts.values()];
     const srs = [...this._srs.values()];
-    for (let t = this._lastPdp + TIMESTEP; t <= target; t += TIMESTEP) {
+    const steps = (target - this._lastPdp) / TIMESTEP;
+    if (steps > 1) {
+      // A history fill: allocate the rings once instead of growing them by doubling.
       for (const host of hosts) {
+        host.rrd.reserve(steps);
+        for (const vm of host.vms) vm.rrd.reserve(steps);
+      }
+      for (const sr of srs) sr.rrd.reserve(steps);
+    }
+    // Hosts are independent of each other (a VM only feeds its own host's sums), so each host runs through the
+    // whole interval before the next: its RRDs stay in cache, which makes a long fill several times faster than
+    // stepping the whole pool once per 5 s.
+    const first = this._lastPdp + TIMESTEP;
+    for (const host of hosts) {
+      for (let t = first; t <= target; t += TIMESTEP) {
         host.resetAccumulators();
         for (const vm of host.vms) vm.step(t, host.acc);
         host.step(t);
       }
-      for (const sr of srs) sr.step(t);
-      this._lastPdp = t;
     }
+    for (const sr of srs) for (let t = first; t <= target; t += TIMESTEP) sr.step(t);
+    if (target >= first) this._lastPdp = target;
   }
 
   // ---- /rrd_updates ---------------------------------------------------------------------------------------------
@@ -252,14 +267,16 @@ class Engine implements RrdEngine {
 
     // ---- Rrd_updates.create_multi ----
     if (owners.length === 0) return { ok: false, exception: NO_RRA };
-    const lastUpdated = owners[0]!.rrd.lastUpdated;
+    // Every RRD this host holds is stamped by this host's clock.
+    const skew = this._clockOffset.get(hostUuid) ?? 0;
+    const lastUpdated = owners[0]!.rrd.lastUpdated + skew;
     const pdpInterval = Math.trunc(interval / TIMESTEP);
     let start = Number.MAX_SAFE_INTEGER;
-    for (const o of owners) start = Math.min(start, startArg < 0 ? startArg + Math.trunc(o.rrd.lastUpdated) : startArg);
+    for (const o of owners) start = Math.min(start, startArg < 0 ? startArg + Math.trunc(o.rrd.lastUpdated + skew) : startArg);
     const selected: Selected[] = [];
     let firstRra: Rra | undefined;
     for (const o of owners) {
-      const rras = findBestRras(o.rrd, pdpInterval, cf, start);
+      const rras = findBestRras(o.rrd, o.rrd.lastUpdated + skew, pdpInterval, cf, start);
       if (rras === 'no_rra') return { ok: false, exception: NO_RRA };
       if (firstRra === undefined && rras.length > 0) firstRra = rras[0];
       selected.push({ prefix: o.prefix, rrd: o.rrd, rras });
@@ -306,10 +323,10 @@ class Engine implements RrdEngine {
 
   // ---- rrddump ---------------------------------------------------------------------------------------------------
 
-  private _dump(rrd: Rrd, json: boolean): RrdHttpResult {
+  private _dump(rrd: Rrd, json: boolean, skew: number): RrdHttpResult {
     const profile = this._opts.profile;
     const contentType = profile.acceptNegotiation ? (json ? 'application/json' : 'text/xml') : undefined;
-    const body = json ? renderRrdJson(rrd, profile) : renderRrdXml(rrd, profile);
+    const body = json ? renderRrdJson(rrd, profile, skew) : renderRrdXml(rrd, profile, skew);
     return { ok: true, contentType, body: Buffer.from(body, 'latin1') };
   }
 
@@ -317,14 +334,14 @@ class Engine implements RrdEngine {
     this._ensureSynced();
     const host = this._hosts.get(hostUuid);
     if (host === undefined) return { ok: false, exception: 'Failure("No host RRD available!")' };
-    return this._dump(host.rrd, json);
+    return this._dump(host.rrd, json, this._clockOffset.get(hostUuid) ?? 0);
   }
 
   vmRrd(vmUuid: string, json: boolean): RrdHttpResult {
     this._ensureSynced();
     const vm = this._vms.get(vmUuid);
     if (vm === undefined) return { ok: false, exception: NOT_FOUND };
-    return this._dump(vm.rrd, json);
+    return this._dump(vm.rrd, json, this._offsetOf('vm', vmUuid));
   }
 
   // ---- ground truth -----------------------------------------------------------------------------------------------
@@ -336,6 +353,17 @@ class Engine implements RrdEngine {
     return this._srs.get(uuid)?.rrd;
   }
 
+  setClockOffset(hostUuid: string, seconds: number): void {
+    if (seconds === 0 || !Number.isFinite(seconds)) this._clockOffset.delete(hostUuid);
+    else this._clockOffset.set(hostUuid, seconds);
+  }
+
+  /** Offset of the host whose xcp-rrdd holds this RRD. */
+  private _offsetOf(owner: 'host' | 'vm' | 'sr', uuid: string): number {
+    const holder = owner === 'host' ? uuid : owner === 'vm' ? this._vms.get(uuid)?.host?.uuid : this._srHolder;
+    return holder === undefined || holder === null ? 0 : (this._clockOffset.get(holder) ?? 0);
+  }
+
   value(owner: 'host' | 'vm' | 'sr', uuid: string, dsName: string, tSec: number, cf = 'AVERAGE', stepSeconds = TIMESTEP): number {
     const rrd = this._rrdOf(owner, uuid);
     if (rrd === undefined) return Number.NaN;
@@ -343,7 +371,7 @@ class Engine implements RrdEngine {
     if (col < 0) return Number.NaN;
     const rra = rrd.rras.find((r) => r.cf === cf && r.pdp * TIMESTEP === stepSeconds);
     if (rra === undefined) return Number.NaN;
-    const end = floorTo(rrd.lastUpdated, stepSeconds);
+    const end = floorTo(rrd.lastUpdated + this._offsetOf(owner, uuid), stepSeconds);
     const diff = end - tSec;
     if (diff < 0 || diff % stepSeconds !== 0) return Number.NaN;
     const i = diff / stepSeconds;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { fToS, formatF4, formatG } from './format.ts';
+import { fToS, formatF4, formatG, formatG15, formatGExact } from './format.ts';
 
 // Expected strings come from python3's printf (C semantics, ties to even), baked in testdata/printf-table.json.
 const table = JSON.parse(readFileSync(new URL('./testdata/printf-table.json', import.meta.url), 'utf8')) as {
@@ -30,6 +30,24 @@ describe('C printf compatibility on float32 values', () => {
       if (got !== c[col]) mismatches.push(`${x}: got ${got} want ${c[col]}`);
     }
     expect(mismatches).toEqual([]);
+  });
+
+  it('the fast %.15g path (shortest round-trip + fix-up) agrees with the exact path on random float32 values', () => {
+    // Log-uniform magnitudes over the float32 range, plus the integers and fractions the generators produce.
+    let seed = 12345;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const mismatches: string[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const k = i % 3;
+      const x = Math.fround(k === 0 ? 10 ** (next() * 76 - 38) : k === 1 ? next() : Math.round(next() * 2 ** 30) / 2 ** (i % 20));
+      if (x === 0 || !Number.isFinite(x)) continue;
+      const sign = i % 7 === 0 ? -x : x;
+      if (formatG15(sign) !== formatGExact(sign, 15)) mismatches.push(`${sign}: ${formatG15(sign)} vs ${formatGExact(sign, 15)}`);
+    }
+    expect(mismatches.slice(0, 10)).toEqual([]);
   });
 
   it.each([

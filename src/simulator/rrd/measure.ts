@@ -24,7 +24,40 @@ engine.advance(now + 65);
 const twelveSteps = (performance.now() - t2) / 12;
 
 const host = uuidOf(0, 'host');
+let clock = now + 65;
 const columns = engine.dataSourceNames('host', host).length + pool.hostSpecs[0]!.residentVmUuids.reduce((n, u) => n + engine.dataSourceNames('vm', u).length, 0);
+
+/** A poller's pattern: each request comes after one new 5 s row, so only that row is formatted fresh. */
+function timePolling(label: string, rows: number, accept: string): void {
+  const runs = 10;
+  let total = 0;
+  let bytes = 0;
+  for (let i = 0; i < runs; i++) {
+    clock += 5;
+    engine.advance(clock);
+    const s = performance.now();
+    const r = engine.rrdUpdates(host, [['start', String(clock - 5 * (rows - 1))], ['host', 'true']], accept);
+    total += performance.now() - s;
+    if (r.ok) bytes = r.body.length;
+  }
+  console.log(`${label.padEnd(34)} ${(total / runs).toFixed(2).padStart(7)} ms  ${bytes} B`);
+}
+
+/** A first request: every requested row is new (nothing of it formatted yet). */
+function timeCold(label: string, rows: number, accept: string): void {
+  const runs = 5;
+  let total = 0;
+  let bytes = 0;
+  for (let i = 0; i < runs; i++) {
+    clock += 5 * rows;
+    engine.advance(clock);
+    const s = performance.now();
+    const r = engine.rrdUpdates(host, [['start', String(clock - 5 * (rows - 1))], ['host', 'true']], accept);
+    total += performance.now() - s;
+    if (r.ok) bytes = r.body.length;
+  }
+  console.log(`${label.padEnd(34)} ${(total / runs).toFixed(2).padStart(7)} ms  ${bytes} B`);
+}
 
 function time(label: string, q: Array<[string, string]>, accept: string | undefined): void {
   const runs = 50;
@@ -49,3 +82,8 @@ time('JSON %.15g, 12 rows', [['start', String(end - 55)], ['host', 'true'], ['cf
 time('XML %.15g, 1 row', [['start', String(end)], ['host', 'true']], 'text/xml');
 time('XML %.15g, 12 rows', [['start', String(end - 55)], ['host', 'true']], 'text/xml');
 time('JSON %.15g, 120 rows', [['start', String(end - 595)], ['host', 'true']], 'application/json');
+timePolling('poll JSON 12 rows (1 new row)', 12, 'application/json');
+timePolling('poll XML 12 rows (1 new row)', 12, 'text/xml');
+timeCold('cold JSON %.15g, 12 rows', 12, 'application/json');
+timeCold('cold XML %.15g, 12 rows', 12, 'text/xml');
+timeCold('cold JSON %.15g, 1 row', 1, 'application/json');

@@ -48,21 +48,38 @@ export interface UpdatesFrame {
   sources: readonly UpdateSource[];
 }
 
-/** Values of row i in legend order, formatted and joined by `sep`, each wrapped in pre/post. */
-function rowValues(sources: readonly UpdateSource[], i: number, fmt: (x: number) => string, pre: string, post: string, sep: string): string {
-  const parts: string[] = [];
-  for (const src of sources) {
-    for (const rra of src.rras) {
-      const off = rra.rowOffset(i);
-      const data = rra.data;
-      if (off < 0 || data === null) {
-        for (let c = 0; c < src.columns; c++) parts.push('NaN');
-      } else {
-        for (let c = 0; c < src.columns; c++) parts.push(fmt(data[off + c]!));
-      }
-    }
+/** Rows this near the newest keep their text cached (what pollers ask for); older ones are formatted each time. */
+export const TEXT_CACHE_ROWS = 32;
+
+/** One archive's part of row i: its first `columns` values formatted, each wrapped in pre/post, joined by sep. */
+function rowChunk(rra: Rra, i: number, columns: number, style: string, fmt: (x: number) => string, pre: string, post: string, sep: string): string {
+  const slot = rra.rowSlot(i);
+  const data = rra.data;
+  if (slot < 0 || data === null) return pre + new Array<string>(columns).fill('NaN').join(post + sep + pre) + post;
+  const cache = i < TEXT_CACHE_ROWS ? rra.textCache(style) : undefined;
+  if (cache !== undefined && cache.cols[slot] === columns) {
+    const hit = cache.text[slot];
+    if (hit !== undefined) return hit;
   }
-  return pre + parts.join(post + sep + pre) + post;
+  const off = slot * rra.stride;
+  const parts = new Array<string>(columns);
+  for (let c = 0; c < columns; c++) parts[c] = fmt(data[off + c]!);
+  const text = pre + parts.join(post + sep + pre) + post;
+  if (cache !== undefined) {
+    cache.text[slot] = text;
+    cache.cols[slot] = columns;
+  }
+  return text;
+}
+
+/** Values of row i in legend order, formatted and joined by `sep`, each wrapped in pre/post. */
+function rowValues(sources: readonly UpdateSource[], i: number, style: string, fmt: (x: number) => string, pre: string, post: string, sep: string): string {
+  const chunks: string[] = [];
+  for (const src of sources) {
+    if (src.columns === 0) continue;
+    for (const rra of src.rras) chunks.push(rowChunk(rra, i, src.columns, style, fmt, pre, post, sep));
+  }
+  return chunks.join(sep);
 }
 
 export function renderUpdatesXml(f: UpdatesFrame, format: NumberFormat): string {
@@ -71,7 +88,7 @@ export function renderUpdatesXml(f: UpdatesFrame, format: NumberFormat): string 
   if (f.rowCount === 0) return `${head}<data/></xport>`;
   const rows: string[] = [head, '<data>'];
   for (let i = 0; i < f.rowCount; i++) {
-    rows.push(`<row><t>${f.end - i * f.step}</t>${rowValues(f.sources, i, fmt, '<v>', '</v>', '')}</row>`);
+    rows.push(`<row><t>${f.end - i * f.step}</t>${rowValues(f.sources, i, `xml${format}`, fmt, '<v>', '</v>', '')}</row>`);
   }
   rows.push('</data></xport>');
   return rows.join('');
@@ -82,7 +99,7 @@ export function renderUpdatesLegacyJson(f: UpdatesFrame, format: NumberFormat): 
   if (f.rowCount === 0) return undefined;
   const fmt = numberFormatter(format);
   const rows: string[] = [];
-  for (let i = 0; i < f.rowCount; i++) rows.push(`{t:${f.end - i * f.step},values:[${rowValues(f.sources, i, fmt, '', '', ',')}]}`);
+  for (let i = 0; i < f.rowCount; i++) rows.push(`{t:${f.end - i * f.step},values:[${rowValues(f.sources, i, `bare${format}`, fmt, '', '', ',')}]}`);
   return `{meta: {start:${f.metaStart},step:${f.step},end:${f.end},rows:${f.rowCount},columns:${f.legend.columns},legend:[${f.legend.jsonItems}]},data:[${rows.join(',')}]}`;
 }
 
@@ -90,7 +107,7 @@ export function renderUpdatesLegacyJson(f: UpdatesFrame, format: NumberFormat): 
 export function renderUpdatesYojson(f: UpdatesFrame, format: NumberFormat, nested: boolean): string {
   const fmt = numberFormatter(format);
   const rows: string[] = [];
-  for (let i = 0; i < f.rowCount; i++) rows.push(`{"t":"${f.end - i * f.step}","values":[${rowValues(f.sources, i, fmt, '"', '"', ',')}]}`);
+  for (let i = 0; i < f.rowCount; i++) rows.push(`{"t":"${f.end - i * f.step}","values":[${rowValues(f.sources, i, `quoted${format}`, fmt, '"', '"', ',')}]}`);
   const data = rows.join(',');
   const meta = `"meta":{"start":"${f.metaStart}","step":"${f.step}","end":"${f.end}","rows":"${f.rowCount}","columns":"${f.legend.columns}","legend":[${f.legend.jsonItems}]`;
   return nested ? `{${meta},"data":[${data}]}}` : `{${meta}},"data":[${data}]}`;
@@ -99,9 +116,9 @@ export function renderUpdatesYojson(f: UpdatesFrame, format: NumberFormat, neste
 const INT = (x: number): string => String(Math.trunc(x));
 
 /** rrddump XML (`Rrd.xml_to_output`): data rows oldest first, every row of every archive. */
-export function renderRrdXml(rrd: Rrd, profile: XapiWireProfile): string {
+export function renderRrdXml(rrd: Rrd, profile: XapiWireProfile, clockOffset = 0): string {
   const f = (x: number): string => fToS(x, profile.numberFormat);
-  let out = `${XML_DECL}<rrd><version>0003</version><step>${TIMESTEP}</step><lastupdate>${INT(rrd.lastUpdated)}</lastupdate>`;
+  let out = `${XML_DECL}<rrd><version>0003</version><step>${TIMESTEP}</step><lastupdate>${INT(rrd.lastUpdated + clockOffset)}</lastupdate>`;
   const n = rrd.columnCount;
   for (let c = 0; c < n; c++) {
     const ds = rrd.dss[c]!;
@@ -133,7 +150,7 @@ function lastDs(rrd: Rrd, c: number, f: (x: number) => string): string {
  * rrddump JSON (`Rrd.Json`, every value a string). The legacy era spelt `minimal_hearbeat` and printed
  * `unknown_sec` as an integer (real CH 8.2 capture: test/fixtures/xapi-samples/dd_ch82_host_rrd_truncated.json).
  */
-export function renderRrdJson(rrd: Rrd, profile: XapiWireProfile): string {
+export function renderRrdJson(rrd: Rrd, profile: XapiWireProfile, clockOffset = 0): string {
   const f = (x: number): string => fToS(x, profile.numberFormat);
   const legacy = profile.jsonDialect === 'legacy';
   const n = rrd.columnCount;
@@ -160,5 +177,5 @@ export function renderRrdJson(rrd: Rrd, profile: XapiWireProfile): string {
     }
     rras.push(`{"cf":"${rra.cf}","pdp_per_row":"${rra.pdp}","params":{"xff":"${f(rra.xff)}"},"cdp_prep":{"ds":[${cdps.join(',')}]},"database":[${rows.join(',')}]}`);
   }
-  return `{"version":"0003","step":"${TIMESTEP}","lastupdate":"${f(rrd.lastUpdated)}","ds":[${ds.join(',')}],"rra":[${rras.join(',')}]}`;
+  return `{"version":"0003","step":"${TIMESTEP}","lastupdate":"${f(rrd.lastUpdated + clockOffset)}","ds":[${ds.join(',')}],"rra":[${rras.join(',')}]}`;
 }
