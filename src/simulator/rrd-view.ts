@@ -8,6 +8,7 @@ const PROFILE_BY_ROLE: Readonly<Record<string, RrdLoadProfile>> = {
 
 export function createPoolView(db: PoolDb, guestAgent: ReadonlyMap<string, boolean>): RrdPoolView {
   return {
+    generation: () => db.generation,
     hosts(): RrdHostSpec[] {
       const master = [...db.all('pool')][0]?.fields['master'];
       const out: RrdHostSpec[] = [];

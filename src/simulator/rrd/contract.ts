@@ -40,6 +40,11 @@ export interface RrdVmSpec {
 export interface RrdPoolView {
   hosts(): RrdHostSpec[];
   vm(uuid: string): RrdVmSpec | undefined;
+  /**
+   * Optional change counter of the model: when present and unchanged since the last look, the engine skips
+   * re-reading the specs (at 6,400 VMs that read costs more than generating the 5 s step itself).
+   */
+  generation?(): number;
 }
 
 /** Wire behaviour chosen by the pool's `xapi_version` (notes/xapi.md §7). */

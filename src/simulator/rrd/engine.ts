@@ -109,8 +109,14 @@ class Engine implements RrdEngine {
 
   // ---- model → RRDs -------------------------------------------------------------------------------------------
 
+  /** The view's generation at the last sync (undefined: the view has none, always re-read). */
+  private _viewGeneration: number | undefined;
+
   private _sync(): void {
     const { view, seed, minMaxRras } = this._opts;
+    const generation = view.generation?.();
+    if (this._synced && generation !== undefined && generation === this._viewGeneration) return;
+    this._viewGeneration = generation;
     const created = this._lastPdp;
     let changed = false;
     const seenHosts = new Set<string>();
