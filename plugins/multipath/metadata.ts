@@ -6,15 +6,8 @@
 // are emitted so that an alert is one comparison on one metric.
 
 import { defineCatalogue, defineMetrics } from '../../src/plugin-api/index.ts';
-import {
-  HOST_POINT_ATTRIBUTES,
-  HOST_POINT_ATTRIBUTE_DOCS,
-  HOST_RESOURCE_ATTRIBUTES,
-  HOST_RESOURCE_DOC,
-  SR_RESOURCE_ATTRIBUTES,
-  SR_RESOURCE_DOC,
-  resourceAttributeDocs,
-} from '../../src/lib/storage/index.ts';
+import { HOST_POINT_ATTRIBUTES, HOST_POINT_ATTRIBUTE_DOCS } from '../../src/lib/storage/index.ts';
+import { HOST_RESOURCE_DOC, SR_RESOURCE_DOC, resourceAttributeDocs } from '../../src/lib/xen-resources/index.ts';
 
 const LUN_ATTRIBUTES = [...HOST_POINT_ATTRIBUTES, 'xen.lun.scsi_id'] as const;
 
@@ -113,7 +106,7 @@ export const catalogue = defineCatalogue({
     ...HOST_POINT_ATTRIBUTE_DOCS,
     'xen.lun.scsi_id': { description: 'SCSI id of the LUN (the suffix of the mpath-<SCSIid> key).', type: 'string' },
   },
-  resourceAttributes: resourceAttributeDocs([...new Set([...SR_RESOURCE_ATTRIBUTES, ...HOST_RESOURCE_ATTRIBUTES])]),
+  resourceAttributes: resourceAttributeDocs([SR_RESOURCE_DOC, HOST_RESOURCE_DOC]),
   resources: [SR_RESOURCE_DOC, HOST_RESOURCE_DOC],
   sources: {
     'xen.host.multipath.enabled': 'host.multipathing OR host.other_config["multipathing"] == "true".',

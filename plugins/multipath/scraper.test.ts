@@ -121,7 +121,8 @@ describe('multipath scraper', () => {
   it('keeps counters and failure state of a pool that is temporarily unreadable', async () => {
     // arrange: two pools, the second one has a garbage value
     const good = fakePool('prod', inventoryFrom(fixture));
-    const otherFixture = broken();
+    // uuids are globally unique: the second pool's records get their own (variant nibble 8 → 9)
+    const otherFixture: InventoryFixture = JSON.parse(JSON.stringify(broken()).replaceAll('-4000-8000-', '-4000-9000-'));
     otherFixture.pool = { uuid: 'a1b2c3d4-0000-4000-8000-000000000002', name_label: 'dr' };
     const other = fakePool('dr', inventoryFrom(otherFixture));
     const { settings, lines } = testSettings([good, other]);
@@ -134,7 +135,9 @@ describe('multipath scraper', () => {
     const after = await scraper.scrape(signal());
     // assert
     expect(during.errors.map((e) => e.code)).toEqual(['STORAGE_ERR_POOL_UNAVAILABLE']);
-    const drHba = after.batch.resources.find((r) => r.key.includes('a1b2c3d4-0000-4000-8000-000000000002') && r.resource['xen.sr.uuid'] === SR_HBA);
+    const drHba = after.batch.resources.find(
+      (r) => r.resource['xen.pool.uuid'] === 'a1b2c3d4-0000-4000-8000-000000000002' && r.resource['xen.sr.uuid'] === SR_HBA.replace('-8000-', '-9000-'),
+    );
     const counter = drHba?.metrics.find((m) => m.definition.name === 'xen.multipath.parse_errors')?.series.map((s) => s.values[0]);
     expect(counter).toEqual([0, 2]);
     expect(lines.filter((l) => l.level === 'info')).toEqual([]);

@@ -17,17 +17,15 @@ import {
   describeBadValue,
   hostPointAttributes,
   hostRecordProblem,
-  hostResource,
   mpathEntries,
   parsePathCount,
   readInventories,
   resolvePbd,
   sortedByUuid,
-  srResource,
   type PathCount,
-  type StorageResource,
 } from '../../src/lib/storage/index.ts';
 import type { HostRecord, Inventory } from '../../src/lib/xapi/types.ts';
+import { hostResource, srResource, type XenResource } from '../../src/lib/xen-resources/index.ts';
 import type { MultipathConfig } from './config.ts';
 import { metrics } from './metadata.ts';
 
@@ -146,7 +144,7 @@ class ScrapeRun {
         this.errors.push(new ScrapeItemError('STORAGE_ERR_HOST_RECORD_INVALID', `host:${host.ref}`, problem, { details: { host: host.ref } }));
         continue;
       }
-      const resource = hostResource(inventory, host);
+      const resource = hostResource(inventory.pool, host);
       const record = (definition: (typeof metrics)[keyof typeof metrics], value: number): void =>
         this._builder.record(resource.key, resource.attributes, definition, {}, '', this._now, value);
       record(metrics['xen.host.multipath.enabled'], multipathEnabled(host) ? 1 : 0);
@@ -188,7 +186,7 @@ class ScrapeRun {
         Object.hasOwn(otherConfig, ISCSI_SESSIONS_KEY);
       if (!relevant) continue;
 
-      const resource = srResource(inventory, sr);
+      const resource = srResource(inventory.pool, sr);
       const pointAttributes = hostPointAttributes(host, pbd.uuid);
       this._record(resource, metrics['xen.pbd.multipathed'], pointAttributes, pbd.uuid, otherConfig[MULTIPATHED_KEY] === 'true' ? 1 : 0);
       const counter = this._counter(resource.key, pbd.uuid);
@@ -250,7 +248,7 @@ class ScrapeRun {
   }
 
   private _record(
-    resource: StorageResource,
+    resource: XenResource,
     definition: (typeof metrics)[keyof typeof metrics],
     attributes: Record<string, string | number | boolean>,
     attributesKey: string,

@@ -7,13 +7,8 @@
 // series (one PBD per host×SR).
 
 import { defineCatalogue, defineMetrics } from '../../src/plugin-api/index.ts';
-import {
-  HOST_POINT_ATTRIBUTES,
-  HOST_POINT_ATTRIBUTE_DOCS,
-  SR_RESOURCE_ATTRIBUTES,
-  SR_RESOURCE_DOC,
-  resourceAttributeDocs,
-} from '../../src/lib/storage/index.ts';
+import { HOST_POINT_ATTRIBUTES, HOST_POINT_ATTRIBUTE_DOCS } from '../../src/lib/storage/index.ts';
+import { SR_RESOURCE_DOC, resourceAttributeDocs } from '../../src/lib/xen-resources/index.ts';
 
 export const metrics = defineMetrics({
   'xen.pbd.attached': {
@@ -40,7 +35,7 @@ export const catalogue = defineCatalogue({
     'PBD attachment state of every host×SR pair of the configured pools, plus a per-SR count of hosts whose PBD is detached, read from the pool inventory.',
   metrics,
   attributes: HOST_POINT_ATTRIBUTE_DOCS,
-  resourceAttributes: resourceAttributeDocs(SR_RESOURCE_ATTRIBUTES),
+  resourceAttributes: resourceAttributeDocs([SR_RESOURCE_DOC]),
   resources: [SR_RESOURCE_DOC],
   sources: {
     'xen.pbd.attached': 'PBD.currently_attached (true → 1, false → 0).',

@@ -15,8 +15,8 @@ import {
   resolvePbd,
   sortedByUuid,
   srRecordProblem,
-  srResource,
 } from '../../src/lib/storage/index.ts';
+import { srResource } from '../../src/lib/xen-resources/index.ts';
 import type { Inventory, Ref } from '../../src/lib/xapi/types.ts';
 import type { PbdAttachmentConfig } from './config.ts';
 import { metrics } from './metadata.ts';
@@ -78,7 +78,7 @@ function recordPool(builder: MetricsBuilder, inventory: Inventory, now: number, 
       continue;
     }
     const { host, sr } = resolved.value;
-    const { key, attributes } = srResource(inventory, sr);
+    const { key, attributes } = srResource(inventory.pool, sr);
     builder.record(key, attributes, metrics['xen.pbd.attached'], hostPointAttributes(host, pbd.uuid), pbd.uuid, now, pbd.currently_attached ? 1 : 0);
     let detached = detachedHosts.get(sr.ref);
     if (!detached) {
@@ -91,7 +91,7 @@ function recordPool(builder: MetricsBuilder, inventory: Inventory, now: number, 
   // Every usable SR gets a count, 0 included, so "> 0" both fires and clears on the same series.
   for (const sr of sortedByUuid(inventory.srs.values())) {
     if (srRecordProblem(sr)) continue;
-    const { key, attributes } = srResource(inventory, sr);
+    const { key, attributes } = srResource(inventory.pool, sr);
     builder.record(key, attributes, metrics['xen.sr.hosts.detached'], {}, '', now, detachedHosts.get(sr.ref)?.size ?? 0);
   }
   return count;

@@ -15,6 +15,15 @@ import {
   type SeriesData,
 } from '../../src/plugin-api/index.ts';
 import type { HostRecord, Inventory, PoolRecord, SrRecord } from '../../src/lib/xapi/types.ts';
+import {
+  hostResource,
+  srResource,
+  unknownHostResource,
+  unknownSrResource,
+  unknownVmResource,
+  vmResource,
+  type XenResource,
+} from '../../src/lib/xen-resources/index.ts';
 import { DataSourceMatcher, metrics, type DsMapping } from './metadata.ts';
 import type { LegendEntry, ParsedRrdUpdates } from './parse.ts';
 
@@ -157,62 +166,41 @@ export class RrdMapper {
 function buildLayout(legend: readonly LegendEntry[], context: RrdMapContext, matcher: DataSourceMatcher): Layout {
   const { host, inventory, pool } = context;
   const enablement = context.options?.metrics;
-  const poolAttributes: Record<string, string> = pool ? { 'xen.pool.uuid': pool.uuid, 'xen.pool.name': pool.name_label } : {};
-
   const resources: Array<{ key: string; attributes: Attributes }> = [];
   // Per owner kind: uuid → resource index (no key strings built per column).
   const indexByKind = { host: new Map<string, number>(), vm: new Map<string, number>(), sr: new Map<string, number>() };
-  const addResource = (kind: 'host' | 'vm' | 'sr', uuid: string, build: () => Attributes): number => {
+  const addResource = (kind: 'host' | 'vm' | 'sr', uuid: string, build: () => XenResource): number => {
     const byUuid = indexByKind[kind];
     let index = byUuid.get(uuid);
     if (index === undefined) {
       index = resources.length;
-      resources.push({ key: `${kind}:${uuid}`, attributes: Object.freeze(build()) });
+      resources.push(build());
       byUuid.set(uuid, index);
     }
     return index;
   };
 
-  const hostResource = (uuid: string): number =>
+  const hostResourceOf = (uuid: string): number =>
     addResource('host', uuid, () => {
       const record = uuid === host.uuid ? host : recordByUuid(inventory, inventory.hosts, uuid);
-      if (!record) return { 'host.id': uuid, 'host.name': uuid, 'xen.host.uuid': uuid, 'xen.host.name': uuid, ...poolAttributes };
-      return {
-        'host.id': record.uuid,
-        'host.name': record.hostname || record.name_label,
-        'xen.host.uuid': record.uuid,
-        'xen.host.name': record.name_label,
-        'xen.host.address': record.address,
-        ...poolAttributes,
-      };
+      return record ? hostResource(pool, record) : unknownHostResource(pool, uuid);
     });
 
   let unknownVms = 0;
-  const vmResource = (uuid: string): number =>
+  // The VM's RRD is on the host that reports it: that is where it runs, even before `resident_on` follows.
+  const vmResourceOf = (uuid: string): number =>
     addResource('vm', uuid, () => {
       const vm = recordByUuid(inventory, inventory.vms, uuid);
       if (!vm) unknownVms++;
-      return {
-        'xen.vm.uuid': uuid,
-        'xen.vm.name': vm ? vm.name_label : uuid,
-        ...(vm ? { 'xen.vm.is_control_domain': vm.is_control_domain } : {}),
-        'xen.host.uuid': host.uuid,
-        'xen.host.name': host.name_label,
-        ...poolAttributes,
-      };
+      return vm ? vmResource(pool, vm, host) : unknownVmResource(pool, uuid, host);
     });
 
   let unknownSrs = 0;
-  const srResource = (uuid: string, known: SrRecord | undefined): number =>
+  const srResourceOf = (uuid: string, known: SrRecord | undefined): number =>
     addResource('sr', uuid, () => {
       const sr = known ?? recordByUuid(inventory, inventory.srs, uuid);
       if (!sr) unknownSrs++;
-      return {
-        'xen.sr.uuid': uuid,
-        'xen.sr.name': sr ? sr.name_label : uuid,
-        ...(sr ? { 'xen.sr.type': sr.type, 'xen.sr.content_type': sr.content_type } : {}),
-        ...poolAttributes,
-      };
+      return sr ? srResource(pool, sr) : unknownSrResource(pool, uuid);
     });
 
   // SRs with a PBD on the reporting host, by 8-char prefix (notes §8.7: beware prefix collisions).
@@ -282,26 +270,26 @@ function buildLayout(legend: readonly LegendEntry[], context: RrdMapContext, mat
       const candidates = srsWithPrefix(target.prefix);
       if (candidates.length === 1) {
         srColumnsResolved++;
-        resource = srResource(candidates[0]!.uuid, candidates[0]);
+        resource = srResourceOf(candidates[0]!.uuid, candidates[0]);
         attributes = { ...attributes, 'xen.host.uuid': entry.uuid };
         key = `${key}\u0000xen.host.uuid=${entry.uuid}`;
       } else {
         if (candidates.length === 0) srColumnsUnknown++;
         else srColumnsAmbiguous++;
-        resource = hostResource(entry.uuid);
+        resource = hostResourceOf(entry.uuid);
         attributes = { ...attributes, 'xen.sr.uuid_prefix': target.prefix };
         key = `${key}\u0000xen.sr.uuid_prefix=${target.prefix}`;
       }
     } else if (target.kind === 'sr') {
-      resource = srResource(target.uuid, undefined);
+      resource = srResourceOf(target.uuid, undefined);
       attributes = { ...attributes, 'xen.host.uuid': entry.uuid };
       key = `${key}\u0000xen.host.uuid=${entry.uuid}`;
     } else if (entry.owner === 'vm') {
-      resource = vmResource(entry.uuid);
+      resource = vmResourceOf(entry.uuid);
     } else if (entry.owner === 'sr') {
-      resource = srResource(entry.uuid, undefined);
+      resource = srResourceOf(entry.uuid, undefined);
     } else {
-      resource = entry.owner === 'other' ? hostResource(host.uuid) : hostResource(entry.uuid);
+      resource = entry.owner === 'other' ? hostResourceOf(host.uuid) : hostResourceOf(entry.uuid);
     }
 
     let resourceSlots = slotIndex[resource];

@@ -9,6 +9,7 @@ import {
   type Attributes,
   type MetricDefinition,
 } from '../../src/plugin-api/index.ts';
+import { HOST_RESOURCE_DOC, SR_RESOURCE_DOC, VM_RESOURCE_DOC, resourceAttributeDocs } from '../../src/lib/xen-resources/index.ts';
 
 const g = (description: string, unit: string, attributes: readonly string[] = [], enabledByDefault = true) =>
   ({ description, unit, kind: 'gauge', valueType: 'double', attributes, enabledByDefault }) as const;
@@ -163,26 +164,11 @@ export const catalogue = defineCatalogue({
     'xen.ha.statefile.id': { description: 'HA state-file identifier from the data-source name.', type: 'string' },
     'xen.rrd.data_source': { description: 'Raw data-source name as it appears in the legend.', type: 'string' },
   },
-  resourceAttributes: {
-    'host.id': { description: 'Host uuid (semconv).', type: 'string' },
-    'host.name': { description: 'Host name (XAPI `hostname`, else `name_label`) (semconv).', type: 'string' },
-    'xen.host.uuid': { description: 'XAPI host uuid. On VM resources: the host that reported the VM (where it runs).', type: 'string' },
-    'xen.host.name': { description: 'XAPI host `name_label`. On VM resources: of the reporting host.', type: 'string' },
-    'xen.host.address': { description: 'Management address of the host (where /rrd_updates was fetched).', type: 'string' },
-    'xen.pool.uuid': { description: 'Pool uuid.', type: 'string' },
-    'xen.pool.name': { description: 'Pool `name_label`.', type: 'string' },
-    'xen.vm.uuid': { description: 'VM uuid.', type: 'string' },
-    'xen.vm.name': { description: 'VM `name_label`; the uuid when the VM is not (yet) in the inventory, e.g. just migrated in.', type: 'string' },
-    'xen.vm.is_control_domain': { description: 'True for dom0 and driver domains. Absent when the VM is not in the inventory.', type: 'bool' },
-    'xen.sr.uuid': { description: 'SR uuid.', type: 'string' },
-    'xen.sr.name': { description: 'SR `name_label`; the uuid when the SR is not in the inventory.', type: 'string' },
-    'xen.sr.type': { description: 'SR type (`lvmoiscsi`, `nfs`, `ext`, …). Absent when unknown.', type: 'string' },
-    'xen.sr.content_type': { description: 'SR content type (`user`, `iso`, …). Absent when unknown.', type: 'string' },
-  },
+  resourceAttributes: resourceAttributeDocs([HOST_RESOURCE_DOC, VM_RESOURCE_DOC, SR_RESOURCE_DOC]),
   resources: [
-    { entity: 'host', description: 'A XenServer / XCP-ng host (its own RRD, plus the self-metrics of its scrape).', keyPattern: 'host:<uuid>', attributes: ['host.id', 'host.name', 'xen.host.uuid', 'xen.host.name', 'xen.host.address', 'xen.pool.uuid', 'xen.pool.name'] },
-    { entity: 'vm', description: 'A VM or control domain, reported by the host it runs on.', keyPattern: 'vm:<uuid>', attributes: ['xen.vm.uuid', 'xen.vm.name', 'xen.vm.is_control_domain', 'xen.host.uuid', 'xen.host.name', 'xen.pool.uuid', 'xen.pool.name'] },
-    { entity: 'sr', description: 'A storage repository; I/O values come from each host that has it attached.', keyPattern: 'sr:<uuid>', attributes: ['xen.sr.uuid', 'xen.sr.name', 'xen.sr.type', 'xen.sr.content_type', 'xen.pool.uuid', 'xen.pool.name'] },
+    { ...HOST_RESOURCE_DOC, description: 'A XenServer / XCP-ng host (its own RRD, plus the self-metrics of its scrape).' },
+    { ...VM_RESOURCE_DOC, description: 'A VM or control domain, reported by the host it runs on.' },
+    { ...SR_RESOURCE_DOC, description: 'A storage repository; I/O values come from each host that has it attached.' },
   ],
   sources: {
     'xen.host.cpu.utilization': 'host `cpu<N>`',

@@ -20,7 +20,8 @@ import {
   type SeriesData,
 } from '../../src/plugin-api/index.ts';
 import { readInventories } from '../../src/lib/storage/index.ts';
-import type { HostRecord, Inventory, PoolRecord, XapiPool } from '../../src/lib/xapi/types.ts';
+import type { HostRecord, Inventory, XapiPool } from '../../src/lib/xapi/types.ts';
+import { hostResource } from '../../src/lib/xen-resources/index.ts';
 import type { RrdUpdatesConfig } from './config.ts';
 import { HostCursor, rowWindow } from './cursor.ts';
 import { metrics } from './metadata.ts';
@@ -361,21 +362,6 @@ export class RrdUpdatesScraper implements Scraper {
 function codeOf(err: unknown, fallback: string): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : fallback;
-}
-
-/** Host resource attributes, identical to the mapper's (the host resource may come from either). */
-export function hostResource(pool: PoolRecord | undefined, host: HostRecord): { key: string; attributes: Attributes } {
-  return {
-    key: `host:${host.uuid}`,
-    attributes: {
-      'host.id': host.uuid,
-      'host.name': host.hostname || host.name_label,
-      'xen.host.uuid': host.uuid,
-      'xen.host.name': host.name_label,
-      'xen.host.address': host.address,
-      ...(pool ? { 'xen.pool.uuid': pool.uuid, 'xen.pool.name': pool.name_label } : {}),
-    },
-  };
 }
 
 /** The receiver's per-host self-metrics of one scrape (one point each, agent time). */

@@ -1,7 +1,7 @@
 // Metric table of the sr_usage receiver: the only place its metric names live.
 
 import { defineCatalogue, defineMetrics } from '../../src/plugin-api/index.ts';
-import { SR_RESOURCE_ATTRIBUTES, SR_RESOURCE_DOC, resourceAttributeDocs } from '../../src/lib/storage/index.ts';
+import { SR_RESOURCE_DOC, resourceAttributeDocs } from '../../src/lib/xen-resources/index.ts';
 
 export const metrics = defineMetrics({
   'xen.sr.capacity': {
@@ -47,7 +47,7 @@ export const catalogue = defineCatalogue({
     'Capacity, usage and virtual allocation of every SR of the configured pools, read from the pool inventory (no extra XAPI call per scrape).',
   metrics,
   attributes: {},
-  resourceAttributes: resourceAttributeDocs(SR_RESOURCE_ATTRIBUTES),
+  resourceAttributes: resourceAttributeDocs([SR_RESOURCE_DOC]),
   resources: [SR_RESOURCE_DOC],
   sources: {
     'xen.sr.capacity': 'SR.physical_size (bytes); negative values (never scanned) are skipped.',

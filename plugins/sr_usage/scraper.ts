@@ -9,7 +9,8 @@ import {
   type Scraper,
   type ScrapeResult,
 } from '../../src/plugin-api/index.ts';
-import { readInventories, sortedByUuid, srRecordProblem, srResource } from '../../src/lib/storage/index.ts';
+import { readInventories, sortedByUuid, srRecordProblem } from '../../src/lib/storage/index.ts';
+import { srResource } from '../../src/lib/xen-resources/index.ts';
 import type { Inventory, SrRecord } from '../../src/lib/xapi/types.ts';
 import type { SrUsageConfig } from './config.ts';
 import { metrics } from './metadata.ts';
@@ -75,7 +76,7 @@ function recordSr(builder: MetricsBuilder, inventory: Inventory, sr: SrRecord, n
     // -1 marks an SR that was introduced but never scanned (xapi_sr.ml introduce): unknown, not negative.
     return !bad.includes(field) && value >= 0 ? value : undefined;
   };
-  const { key, attributes } = srResource(inventory, sr);
+  const { key, attributes } = srResource(inventory.pool, sr);
   const record = (definition: (typeof metrics)[keyof typeof metrics], value: number): void =>
     builder.record(key, attributes, definition, {}, '', now, value);
 

@@ -7,13 +7,8 @@
 // per portal, a handful per PBD.
 
 import { defineCatalogue, defineMetrics } from '../../src/plugin-api/index.ts';
-import {
-  HOST_POINT_ATTRIBUTES,
-  HOST_POINT_ATTRIBUTE_DOCS,
-  SR_RESOURCE_ATTRIBUTES,
-  SR_RESOURCE_DOC,
-  resourceAttributeDocs,
-} from '../../src/lib/storage/index.ts';
+import { HOST_POINT_ATTRIBUTES, HOST_POINT_ATTRIBUTE_DOCS } from '../../src/lib/storage/index.ts';
+import { SR_RESOURCE_DOC, resourceAttributeDocs } from '../../src/lib/xen-resources/index.ts';
 import { TARGET_ATTRIBUTE_KEYS } from './targets.ts';
 
 export const metrics = defineMetrics({
@@ -53,7 +48,7 @@ export const catalogue = defineCatalogue({
     'xen.storage.iso.type': { description: 'ISO library kind (device_config type: cifs, nfs_iso).', type: 'string' },
     'xen.storage.local.device': { description: 'Local block device or path (device_config device or location).', type: 'string' },
   },
-  resourceAttributes: resourceAttributeDocs(SR_RESOURCE_ATTRIBUTES),
+  resourceAttributes: resourceAttributeDocs([SR_RESOURCE_DOC]),
   resources: [SR_RESOURCE_DOC],
   sources: {
     'xen.pbd.target.info': 'PBD.device_config, allow-listed keys per SR type only; value fixed at 1.',

@@ -11,7 +11,8 @@ import {
   type Scraper,
   type ScrapeResult,
 } from '../../src/plugin-api/index.ts';
-import { hostPointAttributes, readInventories, resolvePbd, sortedByUuid, srResource } from '../../src/lib/storage/index.ts';
+import { hostPointAttributes, readInventories, resolvePbd, sortedByUuid } from '../../src/lib/storage/index.ts';
+import { srResource } from '../../src/lib/xen-resources/index.ts';
 import type { Inventory } from '../../src/lib/xapi/types.ts';
 import type { StorageTargetsConfig } from './config.ts';
 import { metrics } from './metadata.ts';
@@ -71,7 +72,7 @@ function recordPool(builder: MetricsBuilder, inventory: Inventory, now: number, 
       );
       continue;
     }
-    const { key, attributes } = srResource(inventory, sr);
+    const { key, attributes } = srResource(inventory.pool, sr);
     const hostAttributes = hostPointAttributes(host, pbd.uuid);
     for (const target of describeTarget(sr.type, pbd.device_config)) {
       const pointAttributes = { ...hostAttributes, ...target };

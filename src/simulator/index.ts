@@ -80,7 +80,7 @@ class SimulatedPool implements HostHttpContext {
   authFailureDelayMs(): number {
     return this.options.authFailureDelayMs;
   }
-  session(ref: string): Session | undefined {
+  session(ref: string, touch = true): Session | undefined {
     const s = this.sessions.get(ref);
     if (s === undefined) return undefined;
     const nowReal = Date.now();
@@ -88,7 +88,7 @@ class SimulatedPool implements HostHttpContext {
       this.sessions.delete(ref);
       return undefined;
     }
-    s.lastActiveRealMs = nowReal;
+    if (touch) s.lastActiveRealMs = nowReal;
     return s;
   }
   login(user: SimUser, originator: string, hostRef: string): Session {

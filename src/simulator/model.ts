@@ -57,9 +57,17 @@ export function defaultFor(type: string): FieldValue {
   return '';
 }
 
+/** defaultFor(type) decided once per field; maps and sets are fresh objects per record. */
+function defaultMaker(type: string): () => FieldValue {
+  const d = defaultFor(type);
+  if (Array.isArray(d)) return () => [];
+  if (typeof d === 'object') return () => ({});
+  return () => d;
+}
+
 export interface ClassSchema {
   name: ClassName;
-  fields: ReadonlyArray<{ name: string; type: string; encode: Encoder; prefix: string }>;
+  fields: ReadonlyArray<{ name: string; type: string; encode: Encoder; prefix: string; makeDefault: () => FieldValue }>;
   byName: ReadonlyMap<string, { name: string; type: string; encode: Encoder }>;
 }
 
@@ -70,6 +78,7 @@ export const SCHEMAS: ReadonlyMap<ClassName, ClassSchema> = new Map(
       type,
       encode: encoderFor(type),
       prefix: `<member><name>${f}</name>`,
+      makeDefault: defaultMaker(type),
     }));
     return [name, { name, fields, byName: new Map(fields.map((f) => [f.name, f])) }];
   }),
@@ -161,7 +170,7 @@ export class PoolDb {
     return this.change(() => {
       const schema = schemaOf(cls);
       const fields: Record<string, FieldValue> = {};
-      for (const f of schema.fields) fields[f.name] = values[f.name] ?? defaultFor(f.type);
+      for (const f of schema.fields) fields[f.name] = values[f.name] ?? f.makeDefault();
       for (const k of Object.keys(values)) if (!schema.byName.has(k)) throw new Error(`${cls} has no field ${k}`);
       const gen = ++this._generation;
       const obj: SimObject = { cls, ref, fields, created: gen, modified: gen, xml: undefined };

@@ -34,8 +34,8 @@ export interface RpcContext {
   /** Simulated time of a host (clock skew included), unix ms. */
   hostTimeMs(hostRef: string): number;
   managementPif(hostRef: string): string;
-  /** Valid session or undefined (expired / unknown); touches last-active. */
-  session(ref: string): Session | undefined;
+  /** Valid session or undefined (expired / unknown); touches last-active unless `touch` is false. */
+  session(ref: string, touch?: boolean): Session | undefined;
   login(user: SimUser, originator: string, hostRef: string): Session;
   logout(ref: string): void;
   users(): readonly SimUser[];
@@ -232,12 +232,20 @@ export async function dispatch(ctx: RpcContext, hostRef: string, method: string,
       throw new XapiFailure('MESSAGE_PARAMETER_COUNT_MISMATCH', [method, String(def.maxArgs), String(params.length)]);
     }
     const master = ctx.masterRef();
-    if (hostRef !== master) throw new XapiFailure('HOST_IS_SLAVE', [ctx.hostAddress(master)]);
+    const onSlave = hostRef !== master;
     let session: Session | undefined;
-    if (def.noSession !== true) {
+    if (def.noSession === true) {
+      // Xapi_session.login_with_password refuses on a slave before looking at the credentials.
+      if (onSlave) throw new XapiFailure('HOST_IS_SLAVE', [ctx.hostAddress(master)]);
+    } else {
+      // Session_check.check: the session is looked up first (unknown → SESSION_INVALID, also on a slave); a valid
+      // session that is not an intra-pool one (every client session is not) on a slave → HOST_IS_SLAVE [master
+      // address], before RBAC and without refreshing last_active (only the master does). xapi does not forward a
+      // client's call from a slave to the master: message forwarding only runs on the master, towards hosts.
       const ref = str(params[0]);
-      session = ctx.session(ref);
+      session = ctx.session(ref, !onSlave);
       if (session === undefined) throw new XapiFailure('SESSION_INVALID', [ref]);
+      if (onSlave) throw new XapiFailure('HOST_IS_SLAVE', [ctx.hostAddress(master)]);
       if (!def.roles.includes(session.user.role)) {
         const permission = method.toLowerCase();
         throw new XapiFailure('RBAC_PERMISSION_DENIED', [permission, `No permission in user session. (Roles with this permission: ${def.roles.join(', ')})`]);

@@ -190,7 +190,7 @@ if (OTELCOL === undefined || OTELCOL === '') {
     it('delivers through the collector: its exporter is the gRPC client of our receiver, its debug exporter saw points', () => {
       expect(receiver.received.length).toBeGreaterThan(0);
       // configgrpc's user agent: "<dist description>/<version> (<os>/<arch>) grpc-go/<v>" (manifest.yaml).
-      for (const r of receiver.received) expect(r.headers['user-agent'] ?? '').toMatch(/^xen-otel-agent CI collector\/0\.162\.0 \(linux\/\w+\) grpc-go\//);
+      for (const r of receiver.received) expect(r.headers['user-agent'] ?? '').toMatch(/^xen-otel-agent CI collector\/\d+\.\d+\.\d+ \(linux\/\w+\) grpc-go\//);
       expect(collector!.output).toMatch(/"data points": [1-9]\d*/);
       expect(collector!.output).not.toMatch(/Exporting failed/);
     });

@@ -1,7 +1,7 @@
 // The simulated pool over real loopback sockets: XenAPI semantics, sessions, events, faults, failover, RRD HTTP.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.ts';
-import { call, eventually, login, request, value } from './helpers.ts';
+import { call, eventually, login, request, value, type Param } from './helpers.ts';
 
 const BASE = { tls: false, hosts: 3, vmsPerHost: 3, seed: 7, authFailureDelayMs: 60, adminPort: null, dynamics: { enabled: false, meanIntervalSeconds: 30 } } as const;
 
@@ -40,10 +40,22 @@ describe('XenAPI over XML-RPC', () => {
     expect(r).toEqual({ Status: 'Failure', ErrorDescription: ['SESSION_AUTHENTICATION_FAILED', 'root', 'Authentication failure'] });
   });
 
-  it('sends slaves away with HOST_IS_SLAVE [master address]', async () => {
+  it('sends slaves away with HOST_IS_SLAVE [master address], after checking the session (Session_check)', async () => {
     expect((await call(slave, 'session.login_with_password', ['root', 'sim-root-password'])).ErrorDescription).toEqual(['HOST_IS_SLAVE', '127.0.0.2']);
+    expect((await call(slave, 'session.login_with_password', ['root', 'wrong'])).ErrorDescription).toEqual(['HOST_IS_SLAVE', '127.0.0.2']);
     const s = await login(master);
-    expect((await call(slave, 'VM.get_all', [s])).ErrorDescription).toEqual(['HOST_IS_SLAVE', '127.0.0.2']);
+    // A valid pool session is not served (nor forwarded) by a slave, whatever the call…
+    const calls: Array<[string, Param[]]> = [['VM.get_all', [s]], ['event.from', [s, ['vm'], '', 1]], ['event.inject', [s, 'pool', 'OpaqueRef:x']], ['session.logout', [s]]];
+    for (const [method, params] of calls) expect((await call(slave, method, params)).ErrorDescription).toEqual(['HOST_IS_SLAVE', '127.0.0.2']);
+    // …even one RBAC would refuse (the slave check comes first)…
+    const ro = await login(master, 'monitor', 'sim-monitor-password');
+    expect((await call(slave, 'pool.set_name_label', [ro, 'OpaqueRef:x', 'y'])).ErrorDescription).toEqual(['HOST_IS_SLAVE', '127.0.0.2']);
+    // …while an unknown session is SESSION_INVALID on a slave too; method and arity errors come before both.
+    expect((await call(slave, 'VM.get_all', ['OpaqueRef:nope'])).ErrorDescription).toEqual(['SESSION_INVALID', 'OpaqueRef:nope']);
+    expect((await call(slave, 'VM.nope', [s])).ErrorDescription).toEqual(['MESSAGE_METHOD_UNKNOWN', 'VM.nope']);
+    expect((await call(slave, 'VM.get_all', [s, 'x'])).ErrorDescription).toEqual(['MESSAGE_PARAMETER_COUNT_MISMATCH', 'VM.get_all', '1', '2']);
+    // The session logged out on the slave attempt above is still alive on the master.
+    expect((await call(master, 'VM.get_all', [s])).Status).toBe('Success');
   });
 
   it('invalidates sessions on logout and by the admin', async () => {
@@ -76,6 +88,26 @@ describe('XenAPI over XML-RPC', () => {
       expect(await value(master, 'PIF.get_IP', [s, String(pif)])).toBe(h['address']);
       expect(sim.info.hosts.map((x) => x.address)).toContain(h['address']);
     }
+  });
+
+  it('get_all_records stays exact after changes (cached response rebuilt from unchanged and re-encoded records)', async () => {
+    const s = await login(master);
+    const before = (await value(master, 'VM.get_all_records', [s])) as Record<string, Record<string, unknown>>;
+    const guests = Object.values(before).filter((r) => r['power_state'] === 'Running' && r['is_control_domain'] === false);
+    sim.admin.triggerDynamics('rename', String(guests[0]?.['uuid']));
+    sim.admin.triggerDynamics('hotplug', String(guests[1]?.['uuid']));
+    sim.admin.triggerDynamics('vm_stop', String(guests[2]?.['uuid']));
+    const after = (await value(master, 'VM.get_all_records', [s])) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    let changed = 0;
+    for (const [ref, rec] of Object.entries(after)) {
+      expect(rec).toEqual(await value(master, 'VM.get_record', [s, ref]));
+      if (JSON.stringify(rec) !== JSON.stringify(before[ref])) changed++;
+    }
+    expect(changed).toBeGreaterThanOrEqual(3);
+    // Byte-identical to the same call made again (served from the cache).
+    const raw = async (): Promise<string> => (await request(`${master}/`, { method: 'POST', body: `<methodCall><methodName>VM.get_all_records</methodName><params><param><value>${s}</value></param></params></methodCall>` })).body;
+    expect(await raw()).toBe(await raw());
   });
 
   it('keeps int64 as strings and dom0 as a control domain in the raw bytes', async () => {

@@ -1,5 +1,6 @@
 // TLS with the written CA, time acceleration, the CLI ready line and clean shutdown, and scale.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,21 +104,40 @@ describe('scale', () => {
       const url = sim.info.master_url;
       const s = await login(url);
       const body = `<methodCall><methodName>VM.get_all_records</methodName><params><param><value>${s}</value></param></params></methodCall>`;
-      // fetch (undici) reads 47 MB far faster than a node:http client collecting chunks, so the timing is the server's.
-      const post = async (): Promise<{ body: string }> => ({ body: await (await fetch(`${url}/`, { method: 'POST', body })).text() });
-      const t1 = performance.now();
-      const first = await post();
-      const firstMs = performance.now() - t1;
-      const t2 = performance.now();
-      const again = await post();
-      const cachedMs = performance.now() - t2;
-      const vmCount = (first.body.match(/<member><name>is_control_domain<\/name>/g) ?? []).length;
+      // Time to first byte is the server's work (the cached response is written as one prebuilt buffer); the total
+      // also includes this process reading 47 MB, which is the client's cost and noisy on a shared machine.
+      const post = (keep: boolean): Promise<{ ttfb: number; total: number; bytes: number; text: string }> =>
+        new Promise((resolve, reject) => {
+          const u = new URL(url);
+          const t = performance.now();
+          const req = http.request({ host: u.hostname, port: u.port, method: 'POST', path: '/', agent: false }, (res) => {
+            let ttfb = -1;
+            let bytes = 0;
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => {
+              if (ttfb < 0) ttfb = performance.now() - t;
+              bytes += c.length;
+              if (keep) chunks.push(c);
+            });
+            res.on('end', () => resolve({ ttfb, total: performance.now() - t, bytes, text: keep ? Buffer.concat(chunks).toString('latin1') : '' }));
+            res.on('error', reject);
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      const first = await post(true);
+      const again: Array<{ ttfb: number; total: number; bytes: number }> = [];
+      for (let i = 0; i < 3; i++) again.push(await post(false));
+      const vmCount = (first.text.match(/<member><name>is_control_domain<\/name>/g) ?? []).length;
       expect(vmCount).toBeGreaterThanOrEqual(64 * 100 + 64);
-      expect(again.body.length).toBe(first.body.length);
-      // ~250 ms for 47 MB on an idle machine; the bound leaves room for parallel test files.
-      expect(cachedMs).toBeLessThan(5000); // 0.25 s standalone, ~2 s inside a loaded vitest worker
+      for (const a of again) expect(a.bytes).toBe(first.bytes);
+      // The first call encodes 6,500 records; a cached one only starts writing a prebuilt buffer.
+      const cachedTtfb = Math.min(...again.map((a) => a.ttfb));
+      expect(cachedTtfb).toBeLessThan(Math.max(50, first.ttfb / 2));
+      const cachedMs = Math.min(...again.map((a) => a.total));
+      const firstMs = first.total;
       const heapMb = process.memoryUsage().heapUsed / 1024 / 1024;
-      console.log(`scale: start ${startMs.toFixed(0)} ms, VM.get_all_records ${vmCount} VMs ${(first.body.length / 1e6).toFixed(1)} MB first ${firstMs.toFixed(0)} ms, cached ${cachedMs.toFixed(0)} ms, heap ${heapMb.toFixed(0)} MB`);
+      console.log(`scale: start ${startMs.toFixed(0)} ms, VM.get_all_records ${vmCount} VMs ${(first.bytes / 1e6).toFixed(1)} MB first ${firstMs.toFixed(0)} ms (first byte ${first.ttfb.toFixed(0)} ms), cached ${cachedMs.toFixed(0)} ms (first byte ${cachedTtfb.toFixed(1)} ms), heap ${heapMb.toFixed(0)} MB`);
     } finally {
       await sim.stop();
     }

@@ -1,20 +1,6 @@
 // Leaf library shared by the storage receivers (sr_usage, pbd_attachment, multipath, storage_targets).
 export { storageReceiverConfigSchema, metricsEnablementSchema, poolsSchema, type StorageReceiverConfig } from './config.ts';
-export {
-  HOST_POINT_ATTRIBUTES,
-  HOST_POINT_ATTRIBUTE_DOCS,
-  HOST_RESOURCE_ATTRIBUTES,
-  HOST_RESOURCE_DOC,
-  SR_RESOURCE_ATTRIBUTES,
-  SR_RESOURCE_DOC,
-  STORAGE_RESOURCE_ATTRIBUTE_DOCS,
-  hostPointAttributes,
-  hostResource,
-  resourceAttributeDocs,
-  srResource,
-  type StorageAttributes,
-  type StorageResource,
-} from './identity.ts';
+export { HOST_POINT_ATTRIBUTES, HOST_POINT_ATTRIBUTE_DOCS, hostPointAttributes, type StorageAttributes } from './identity.ts';
 export {
   MPATH_BOOT_KEY,
   MPATH_KEY_PREFIX,

@@ -126,8 +126,9 @@ export class Rra {
 
   private _growRows(atLeast = 0): void {
     const capacity = Math.min(this.rows, Math.max(INITIAL_ROW_CAPACITY, this.capacity * 2, atLeast));
+    // No NaN fill: a slot is only read once pushed (rowOffset/rowSlot check `count`), and a push writes every
+    // column of the row, spare capacity included (Rrd.update).
     const data = new Float32Array(capacity * this.stride);
-    data.fill(Number.NaN);
     if (this.data !== null) data.set(this.data);
     this.data = data;
     this.capacity = capacity;
@@ -260,7 +261,10 @@ export class Rrd {
       if (rra.pdp === 1) {
         // The 5 s archive stores the PDP itself; an unknown PDP is a NaN row.
         const off = rra.pushRow();
-        rra.data!.set(pdps.subarray(0, n), off);
+        const data = rra.data!;
+        data.set(pdps.subarray(0, n), off);
+        // Spare columns read as NaN if a data source is added later (its history is unknown).
+        if (n < rra.stride) data.fill(Number.NaN, off + n, off + rra.stride);
         continue;
       }
       if (rra.cf !== 'AVERAGE') this._doCfs(rra, 1, pdps, n);
@@ -276,6 +280,7 @@ export class Rrd {
           value[c] = init[c]!;
           unknown[c] = 0;
         }
+        if (n < rra.stride) data.fill(Number.NaN, off + n, off + rra.stride);
         // rrd calls do_cfs again with offset 0 after a push: a no-op for AVERAGE, but MIN/MAX take the boundary
         // PDP into the next CDP as well.
         if (rra.cf !== 'AVERAGE') this._doCfs(rra, 0, pdps, n);

@@ -334,16 +334,34 @@ describe('columns and RRDs that appear, disappear and move', () => {
     expect(after.slice(before.length)).toEqual(['vif_1_rx', 'vif_1_tx']);
     expect(e.value('vm', VM2, 'vif_1_rx', T0 + 60)).toBeNaN();
     expect(e.value('vm', VM2, 'vif_1_rx', T0 + 120)).not.toBeNaN();
+    // A second hot-plug lands in the spare column capacity left by the first: its history is NaN as well.
+    pool.vms.set(VM2, { ...vm, vifDevices: ['0', '1', '2'] });
+    e.advance(T0 + 125);
+    expect(e.value('vm', VM2, 'vif_2_rx', T0 + 120)).toBeNaN();
+    expect(e.value('vm', VM2, 'vif_2_rx', T0 + 60, 'AVERAGE', 60)).toBeNaN();
+    expect(e.value('vm', VM2, 'vif_2_rx', T0 + 125)).not.toBeNaN();
+    pool.vms.set(VM2, { ...vm, vifDevices: ['0', '1'] });
 
     pool.vms.set(VM2, { ...vm, vifDevices: [], vbdDevices: [] });
     e.advance(T0 + 180);
-    expect(e.dataSourceNames('vm', VM2)).toEqual(after);
-    expect(e.value('vm', VM2, 'vif_0_rx', T0 + 120)).not.toBeNaN();
-    expect(e.value('vm', VM2, 'vif_0_rx', T0 + 125)).toBeNaN();
+    expect(e.dataSourceNames('vm', VM2)).toEqual([...after, 'vif_2_rx', 'vif_2_tx']);
+    expect(e.value('vm', VM2, 'vif_0_rx', T0 + 125)).not.toBeNaN();
+    expect(e.value('vm', VM2, 'vif_0_rx', T0 + 130)).toBeNaN();
     expect(e.value('vm', VM2, 'vbd_xvda_read', T0 + 180)).toBeNaN();
     const p = parseCurrent(e.rrdUpdates(HOST_A, [['start', String(T0 + 170)], ['vm_uuid', VM2]], JSON_ACCEPT));
     expect(p.legend).toContain(`AVERAGE:vm:${VM2}:vif_0_rx`);
     expect(p.data[0]!.values[p.legend.indexOf(`AVERAGE:vm:${VM2}:vif_0_rx`)]).toBe('NaN');
+    // A young RRD: a hot-plug leaves spare column capacity, the rings then grow, and a second hot-plug lands in
+    // the spare columns of rows written after the first: their history must read NaN too.
+    const lateSpec = pool.vms.get(late)!;
+    pool.vms.set(late, { ...lateSpec, vifDevices: ['0', '1'] });
+    e.advance(T0 + 185);
+    e.advance(T0 + 420);
+    pool.vms.set(late, { ...lateSpec, vifDevices: ['0', '1', '2'] });
+    e.advance(T0 + 425);
+    for (const t of [T0 + 370, T0 + 420]) expect(e.value('vm', late, 'vif_2_rx', t)).toBeNaN();
+    expect(e.value('vm', late, 'vif_2_rx', T0 + 360, 'AVERAGE', 60)).toBeNaN();
+    expect(e.value('vm', late, 'vif_2_rx', T0 + 425)).not.toBeNaN();
   });
 
   it('cached row text is never stale: ring slots reused, columns appended, every format', () => {
