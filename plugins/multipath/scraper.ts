@@ -2,8 +2,8 @@
 // State kept across scrapes: the parse-error counters (with their start times) and the set of failing items, so
 // that a repeating parse failure logs once when it starts and once when it clears, not on every tick.
 
+import * as pluginApi from '../../src/plugin-api/index.ts';
 import {
-  AgentError,
   MetricsBuilder,
   ScrapeItemError,
   type MetricBatch,
@@ -19,7 +19,7 @@ import {
   hostRecordProblem,
   mpathEntries,
   parsePathCount,
-  readInventories,
+  readStoragePools,
   resolvePbd,
   sortedByUuid,
   type PathCount,
@@ -68,29 +68,16 @@ export class MultipathScraper implements Scraper {
   }
 
   async scrape(signal: AbortSignal): Promise<ScrapeResult> {
-    const { ready, failed } = await readInventories(this._settings.pools, this._config.pools, signal);
-    if (ready.length === 0) {
-      throw new AgentError('STORAGE_ERR_NO_INVENTORY', 'no configured pool has an inventory yet', {
-        cause: failed[0]?.cause,
-        details: { pools: this._config.pools },
-      });
-    }
+    const { ready, errors } = await readStoragePools(pluginApi, this._settings.pools, this._config.pools, signal);
     const run = new ScrapeRun(new MetricsBuilder(this._config.metrics), this._settings.clock.now(), this._counters);
-    for (const f of failed) {
-      run.errors.push(
-        new ScrapeItemError('STORAGE_ERR_POOL_UNAVAILABLE', `pool:${f.name}`, 'pool inventory is not available', {
-          cause: f.cause,
-          details: { pool: f.name },
-        }),
-      );
-    }
+    run.errors.push(...errors);
     for (const { name, inventory } of ready) {
       run.pool = name;
       run.hosts(inventory);
       run.pbds(inventory);
     }
     // A pool that could not be read keeps its counters and failure state for when it comes back.
-    const poolMissing = failed.length > 0;
+    const poolMissing = ready.length < this._config.pools.length;
     if (poolMissing) for (const [key, counter] of this._counters) if (!run.nextCounters.has(key)) run.nextCounters.set(key, counter);
     this._counters = run.nextCounters;
     this._logParseStateChanges(run, poolMissing);

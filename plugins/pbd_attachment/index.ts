@@ -2,7 +2,7 @@
 
 import type { ReceiverFactory } from '../../src/plugin-api/index.ts';
 import { configSchema, type PbdAttachmentConfig } from './config.ts';
-import { PbdAttachmentScraper } from './scraper.ts';
+import { createPbdAttachmentScraper } from './scraper.ts';
 
 export { catalogue } from './metadata.ts';
 export type { PbdAttachmentConfig } from './config.ts';
@@ -14,5 +14,5 @@ export const factory: ReceiverFactory<PbdAttachmentConfig> = {
   description: 'PBD attachment (1/0) per host×SR and the number of hosts whose PBD is detached per SR.',
   configSchema,
   poolsOf: (config) => [...config.pools],
-  createScraper: (settings, config) => new PbdAttachmentScraper(settings, config),
+  createScraper: createPbdAttachmentScraper,
 };

@@ -5,7 +5,8 @@
 //       resolution: 5s            # 5s | 1m | 1h | 1d (the RRD archives, notes/xapi.md §1.5)
 //       cf: AVERAGE               # MIN / MAX only where the pool keeps them (never in the 5 s archive)
 //       max_rows_per_cycle: 60    # per host; a lagging cursor catches up over several cycles
-//       format: json              # Accept sent; the body is sniffed anyway
+//       format: auto              # auto | json | xml: Accept sent (the body is sniffed anyway); auto = XML for
+//                                 # hosts before xapi 24.5.0 (legacy JSON fails on zero rows), JSON otherwise
 //       include_host: true
 //       max_concurrent_hosts_global: 16
 //       max_backfill: 10m         # how far back the cursor may lag before rows are skipped
@@ -59,7 +60,7 @@ export const configSchema = z
       ),
     cf: z.enum(['AVERAGE', 'MIN', 'MAX'], 'cf must be AVERAGE, MIN or MAX').default('AVERAGE'),
     max_rows_per_cycle: z.number().int().min(1).max(10_000).default(60),
-    format: z.enum(['json', 'xml'], "format must be 'json' or 'xml'").default('json'),
+    format: z.enum(['auto', 'json', 'xml'], "format must be 'auto', 'json' or 'xml'").default('auto'),
     include_host: z.boolean().default(true),
     max_concurrent_hosts_global: z.number().int().min(1).max(1024).default(16),
     max_backfill: seconds('max_backfill').default(600).pipe(z.number().min(5, 'max_backfill must be at least 5s')),

@@ -56,15 +56,24 @@ export class LegendCache {
   /** Bytes between the legend's opening and closing delimiters, copied. */
   bytes: Buffer | undefined;
   entries: readonly LegendEntry[] = [];
-  /** Entries of the current legend by raw string, reused when only part of the legend changed. */
-  byRaw = new Map<string, LegendEntry>();
   hits = 0;
   misses = 0;
+  private _byRaw: Map<string, LegendEntry> | undefined;
+
+  /**
+   * Entries of the current legend by raw string, reused when only part of the legend changed (so the mapper's
+   * per-entry work survives a VM start/stop). Built on the first miss only: a scraper keeps one cache per host,
+   * and a standing index would cost ~4,000 map entries per host for a lookup that the steady state never makes.
+   */
+  get byRaw(): ReadonlyMap<string, LegendEntry> {
+    this._byRaw ??= new Map(this.entries.map((e) => [e.raw, e]));
+    return this._byRaw;
+  }
 
   store(bytes: Buffer, entries: LegendEntry[]): readonly LegendEntry[] {
     this.bytes = Buffer.from(bytes);
     this.entries = Object.freeze(entries);
-    this.byRaw = new Map(entries.map((e) => [e.raw, e]));
+    this._byRaw = undefined;
     return this.entries;
   }
 }
@@ -90,8 +99,12 @@ export function parseLegendEntry(raw: string): LegendEntry | undefined {
   if (c < 0 || c === raw.length - 1) return undefined;
   const ownerRaw = raw.slice(a + 1, b);
   const owner = ownerRaw === 'host' || ownerRaw === 'vm' || ownerRaw === 'sr' ? ownerRaw : 'other';
-  return { raw, cf: raw.slice(0, a), owner, ownerRaw, uuid: raw.slice(b + 1, c), ds: raw.slice(c + 1) };
+  const cf = raw.slice(0, a);
+  // Short slices are copies in V8: share the few distinct values (a 64-host pool keeps ~250k entries).
+  return { raw, cf: COMMON_CF.get(cf) ?? cf, owner, ownerRaw: owner === 'other' ? ownerRaw : owner, uuid: raw.slice(b + 1, c), ds: raw.slice(c + 1) };
 }
+
+const COMMON_CF: ReadonlyMap<string, string> = new Map(['AVERAGE', 'MIN', 'MAX', 'LAST'].map((cf) => [cf, cf]));
 
 // ---------------------------------------------------------------------------------------------------------
 

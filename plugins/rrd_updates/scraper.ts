@@ -27,6 +27,7 @@ import { HostCursor, rowWindow } from './cursor.ts';
 import { metrics } from './metadata.ts';
 import { RrdMapper } from './map.ts';
 import { LegendCache, parseRrdUpdates, type LegendEntry, type ParsedRrdUpdates } from './parse.ts';
+import { wireFormatFor, type WireFormat } from './wire-format.ts';
 
 export const RRD_ERR_NO_INVENTORY = 'RRD_ERR_NO_INVENTORY';
 export const RRD_ERR_POOL_UNAVAILABLE = 'RRD_ERR_POOL_UNAVAILABLE';
@@ -48,6 +49,8 @@ interface HostState {
   skippedSeconds: number;
   /** The last response came from a coarser archive than configured (logged on change). */
   coarse: boolean;
+  /** Wire format of the last request (logged on change). */
+  format?: WireFormat;
   /** VM uuids of the last legend (recomputed when the legend changes). */
   legendVms?: { legend: readonly LegendEntry[]; uuids: string[] };
 }
@@ -220,12 +223,13 @@ export class RrdUpdatesScraper implements Scraper {
       interval: String(this._config.resolution),
     };
     if (this._config.include_host) query['host'] = 'true';
+    const format = this._format(state, poolName, host);
     // Hosts older than xapi 23.17 ignore Accept and answer JSON only with the `json` key (notes §1.3).
-    if (this._config.format === 'json') query['json'] = 'true';
+    if (format === 'json') query['json'] = 'true';
 
     let body: Buffer;
     try {
-      const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[this._config.format], signal: requestSignal });
+      const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[format], signal: requestSignal });
       body = res.body;
     } catch (err) {
       return fail(codeOf(err, RRD_ERR_FETCH), '/rrd_updates request failed', err);
@@ -328,8 +332,9 @@ export class RrdUpdatesScraper implements Scraper {
   /** Reads rows (gap.from, until] of one VM from this host and merges them into `resources`; returns the bytes read. */
   private async _readGap(pool: XapiPool, inventory: Inventory, host: HostRecord, gap: { vmUuid: string; from: number }, until: number, signal: AbortSignal, resources: ResourceMetricsData[]): Promise<number> {
     const query: Record<string, string> = { start: String(gap.from + 1), cf: this._config.cf, interval: String(this._config.resolution), vm_uuid: gap.vmUuid };
-    if (this._config.format === 'json') query['json'] = 'true';
-    const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[this._config.format], signal });
+    const format = wireFormatFor(this._config.format, host);
+    if (format === 'json') query['json'] = 'true';
+    const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[format], signal });
     const parsed = parseRrdUpdates(res.body);
     if (parsed.step !== this._config.resolution) return res.body.length; // older than the fine archive: not worth coarse rows
     const { batch } = this._gapMapper.map(parsed, { pool: inventory.pool, host, inventory, options: { metrics: this._config.metrics, cf: this._config.cf, minTimeExclusive: gap.from } });
@@ -338,10 +343,20 @@ export class RrdUpdatesScraper implements Scraper {
       const older = keepPoints(r, (tMs) => tMs <= until * 1000);
       if (!older) continue;
       const index = resources.findIndex((x) => x.key === r.key);
-      if (index >= 0) resources[index] = mergeResources(resources[index]!, older);
+      if (index >= 0) resources[index] = mergeResources([resources[index]!, older]);
       else resources.push(older);
     }
     return res.body.length;
+  }
+
+  /** The host's wire format this cycle; a change (first poll, host upgraded) is logged once. */
+  private _format(state: HostState, poolName: string, host: HostRecord): WireFormat {
+    const format = wireFormatFor(this._config.format, host);
+    if (state.format !== format) {
+      this._log.debug({ pool: poolName, host: host.uuid, format, setting: this._config.format, xapiBuild: host.software_version?.['xapi_build'] }, 'rrd_updates format chosen for host');
+      state.format = format;
+    }
+    return format;
   }
 
   private _trackStep(state: HostState, step: number, poolName: string, host: HostRecord): void {
@@ -438,6 +453,7 @@ function timeRange(r: ResourceMetricsData): [number, number] {
  */
 function assemble(outcomes: readonly HostOutcome[]): { resources: ResourceMetricsData[]; keysByHost: Map<string, string[]> } {
   const byKey = new Map<string, { resource: ResourceMetricsData; hosts: string[] }>();
+  const shared = new Map<string, { parts: ResourceMetricsData[]; hosts: string[] }>();
   const order: string[] = [];
   const vmCandidates = new Map<string, { host: string; resource: ResourceMetricsData }[]>();
   for (const o of outcomes) {
@@ -451,16 +467,19 @@ function assemble(outcomes: readonly HostOutcome[]): { resources: ResourceMetric
         list.push({ host: o.stateKey, resource: r });
         continue;
       }
-      const existing = byKey.get(r.key);
+      // Shared resources (SRs seen by every host of the pool) are collected first and merged once below:
+      // merging pairwise as they arrive re-keyed every series already merged, O(hosts²) per SR.
+      const existing = shared.get(r.key);
       if (!existing) {
-        byKey.set(r.key, { resource: r, hosts: [o.stateKey] });
+        shared.set(r.key, { parts: [r], hosts: [o.stateKey] });
         order.push(r.key);
       } else {
-        existing.resource = mergeResources(existing.resource, r);
+        existing.parts.push(r);
         existing.hosts.push(o.stateKey);
       }
     }
   }
+  for (const [key, { parts, hosts }] of shared) byKey.set(key, { resource: parts.length === 1 ? parts[0]! : mergeResources(parts), hosts });
   for (const [key, list] of vmCandidates) {
     if (list.length === 1) {
       byKey.set(key, { resource: list[0]!.resource, hosts: [list[0]!.host] });
@@ -468,17 +487,17 @@ function assemble(outcomes: readonly HostOutcome[]): { resources: ResourceMetric
     }
     const ranked = list.map((c) => ({ ...c, range: timeRange(c.resource) })).sort((a, b) => b.range[1] - a.range[1]);
     const primary = ranked[0]!;
-    let merged = primary.resource;
+    const parts = [primary.resource];
     const hosts = [primary.host];
     let covered = primary.range[0];
     for (const other of ranked.slice(1)) {
       const older = keepPoints(other.resource, (t) => t < covered);
       if (!older) continue;
       covered = Math.min(covered, timeRange(older)[0]);
-      merged = mergeResources(merged, older);
+      parts.push(older);
       hosts.push(other.host);
     }
-    byKey.set(key, { resource: merged, hosts });
+    byKey.set(key, { resource: parts.length === 1 ? primary.resource : mergeResources(parts), hosts });
   }
   const resources: ResourceMetricsData[] = [];
   const keysByHost = new Map<string, string[]>();
@@ -494,34 +513,44 @@ function assemble(outcomes: readonly HostOutcome[]): { resources: ResourceMetric
   return { resources, keysByHost };
 }
 
-/** Same key: metrics joined by name (series of the same metric concatenated); the first resource's attributes win. */
-function mergeResources(a: ResourceMetricsData, b: ResourceMetricsData): ResourceMetricsData {
-  const byName = new Map<string, MetricData>();
-  for (const m of a.metrics) byName.set(m.definition.name, m);
-  for (const m of b.metrics) {
-    const existing = byName.get(m.definition.name);
-    byName.set(m.definition.name, existing ? { definition: existing.definition, series: mergeSeries(existing.series, m.series) } : m);
+/**
+ * Resources with the same key, in one pass: metrics joined by name in first-seen order, series of the same metric
+ * concatenated; the first resource's attributes win. Two series with equal attributes (the same VM from two hosts)
+ * are joined by time, oldest first; on equal times the earlier part wins.
+ */
+function mergeResources(parts: readonly ResourceMetricsData[]): ResourceMetricsData {
+  const byName = new Map<string, { definition: MetricData['definition']; series: Map<string, SeriesData> }>();
+  for (const part of parts) {
+    for (const m of part.metrics) {
+      let metric = byName.get(m.definition.name);
+      if (!metric) byName.set(m.definition.name, (metric = { definition: m.definition, series: new Map() }));
+      for (const s of m.series) {
+        const k = seriesKey(s.attributes);
+        const existing = metric.series.get(k);
+        metric.series.set(k, existing ? joinByTime(existing, s) : s);
+      }
+    }
   }
-  return { key: a.key, resource: a.resource, metrics: [...byName.values()] };
+  const metrics: MetricData[] = [];
+  for (const { definition, series } of byName.values()) metrics.push({ definition, series: [...series.values()] });
+  return { key: parts[0]!.key, resource: parts[0]!.resource, metrics };
 }
 
-function mergeSeries(a: readonly SeriesData[], b: readonly SeriesData[]): SeriesData[] {
-  const out = new Map<string, SeriesData>();
-  const keyOf = (s: SeriesData) => JSON.stringify(Object.entries(s.attributes).sort(([x], [y]) => x.localeCompare(y)));
-  for (const s of a) out.set(keyOf(s), s);
-  for (const s of b) {
-    const k = keyOf(s);
-    const existing = out.get(k);
-    if (!existing) {
-      out.set(k, s);
-      continue;
-    }
-    // Same series from two hosts (a migrated VM): join by time, oldest first.
-    const points = new Map<number, number>();
-    for (let i = 0; i < existing.timesMs.length; i++) points.set(existing.timesMs[i]!, existing.values[i]!);
-    for (let i = 0; i < s.timesMs.length; i++) if (!points.has(s.timesMs[i]!)) points.set(s.timesMs[i]!, s.values[i]!);
-    const timesMs = [...points.keys()].sort((x, y) => x - y);
-    out.set(k, { attributes: existing.attributes, timesMs, values: timesMs.map((t) => points.get(t)!) });
+/** Attribute sets are frozen and reused across cycles by the mapper, so their key is computed once per object. */
+const seriesKeys = new WeakMap<Attributes, string>();
+function seriesKey(attributes: Attributes): string {
+  let key = seriesKeys.get(attributes);
+  if (key === undefined) {
+    key = JSON.stringify(Object.entries(attributes).sort(([x], [y]) => x.localeCompare(y)));
+    seriesKeys.set(attributes, key);
   }
-  return [...out.values()];
+  return key;
+}
+
+function joinByTime(first: SeriesData, second: SeriesData): SeriesData {
+  const points = new Map<number, number>();
+  for (let i = 0; i < first.timesMs.length; i++) points.set(first.timesMs[i]!, first.values[i]!);
+  for (let i = 0; i < second.timesMs.length; i++) if (!points.has(second.timesMs[i]!)) points.set(second.timesMs[i]!, second.values[i]!);
+  const timesMs = [...points.keys()].sort((x, y) => x - y);
+  return { attributes: first.attributes, timesMs, values: timesMs.map((t) => points.get(t)!) };
 }

@@ -2,7 +2,7 @@
 
 import type { ReceiverFactory } from '../../src/plugin-api/index.ts';
 import { configSchema, type SrUsageConfig } from './config.ts';
-import { SrUsageScraper } from './scraper.ts';
+import { createSrUsageScraper } from './scraper.ts';
 
 export { catalogue } from './metadata.ts';
 export type { SrUsageConfig } from './config.ts';
@@ -14,5 +14,5 @@ export const factory: ReceiverFactory<SrUsageConfig> = {
   description: 'SR capacity, usage, virtual allocation and utilisation of every SR of the configured pools.',
   configSchema,
   poolsOf: (config) => [...config.pools],
-  createScraper: (settings, config) => new SrUsageScraper(settings, config),
+  createScraper: createSrUsageScraper,
 };

@@ -1,15 +1,8 @@
 // Maps the SR records of the shared pool inventory to capacity metrics. Pure mapping: no XAPI call per scrape.
 
-import {
-  AgentError,
-  MetricsBuilder,
-  ScrapeItemError,
-  type Logger,
-  type ReceiverSettings,
-  type Scraper,
-  type ScrapeResult,
-} from '../../src/plugin-api/index.ts';
-import { readInventories, sortedByUuid, srRecordProblem } from '../../src/lib/storage/index.ts';
+import * as pluginApi from '../../src/plugin-api/index.ts';
+import { ScrapeItemError, type MetricsBuilder, type ReceiverSettings, type Scraper } from '../../src/plugin-api/index.ts';
+import { createStorageScraper, sortedByUuid, srRecordProblem } from '../../src/lib/storage/index.ts';
 import { srResource } from '../../src/lib/xen-resources/index.ts';
 import type { Inventory, SrRecord } from '../../src/lib/xapi/types.ts';
 import type { SrUsageConfig } from './config.ts';
@@ -17,44 +10,14 @@ import { metrics } from './metadata.ts';
 
 const SIZE_FIELDS = ['physical_size', 'physical_utilisation', 'virtual_allocation'] as const;
 
-export class SrUsageScraper implements Scraper {
-  private readonly _settings: ReceiverSettings;
-  private readonly _config: Readonly<SrUsageConfig>;
-  private readonly _log: Logger;
+export function createSrUsageScraper(settings: ReceiverSettings, config: Readonly<SrUsageConfig>): Scraper {
+  return createStorageScraper(pluginApi, settings, config, recordPool, { itemsName: 'srs', message: 'sr usage scraped' });
+}
 
-  constructor(settings: ReceiverSettings, config: Readonly<SrUsageConfig>) {
-    this._settings = settings;
-    this._config = config;
-    this._log = settings.logger;
-  }
-
-  async scrape(signal: AbortSignal): Promise<ScrapeResult> {
-    const { ready, failed } = await readInventories(this._settings.pools, this._config.pools, signal);
-    if (ready.length === 0) {
-      throw new AgentError('STORAGE_ERR_NO_INVENTORY', 'no configured pool has an inventory yet', {
-        cause: failed[0]?.cause,
-        details: { pools: this._config.pools },
-      });
-    }
-    const errors = failed.map(
-      (f) =>
-        new ScrapeItemError('STORAGE_ERR_POOL_UNAVAILABLE', `pool:${f.name}`, 'pool inventory is not available', {
-          cause: f.cause,
-          details: { pool: f.name },
-        }),
-    );
-    const builder = new MetricsBuilder(this._config.metrics);
-    const now = this._settings.clock.now();
-    let srCount = 0;
-    for (const { inventory } of ready) {
-      for (const sr of sortedByUuid(inventory.srs.values())) {
-        srCount++;
-        recordSr(builder, inventory, sr, now, errors);
-      }
-    }
-    this._log.debug({ pools: ready.length, srs: srCount, errors: errors.length }, 'sr usage scraped');
-    return { batch: builder.emit(), errors };
-  }
+function recordPool(builder: MetricsBuilder, inventory: Inventory, now: number, errors: ScrapeItemError[]): number {
+  const srs = sortedByUuid(inventory.srs.values());
+  for (const sr of srs) recordSr(builder, inventory, sr, now, errors);
+  return srs.length;
 }
 
 function recordSr(builder: MetricsBuilder, inventory: Inventory, sr: SrRecord, now: number, errors: ScrapeItemError[]): void {

@@ -2,7 +2,7 @@
 
 import type { ReceiverFactory } from '../../src/plugin-api/index.ts';
 import { configSchema, type StorageTargetsConfig } from './config.ts';
-import { StorageTargetsScraper } from './scraper.ts';
+import { createStorageTargetsScraper } from './scraper.ts';
 
 export { catalogue } from './metadata.ts';
 export type { StorageTargetsConfig } from './config.ts';
@@ -14,5 +14,5 @@ export const factory: ReceiverFactory<StorageTargetsConfig> = {
   description: 'Storage target info (iSCSI, FC, NFS, SMB, ISO, local) per host×SR from PBD.device_config, with secrets removed.',
   configSchema,
   poolsOf: (config) => [...config.pools],
-  createScraper: (settings, config) => new StorageTargetsScraper(settings, config),
+  createScraper: createStorageTargetsScraper,
 };

@@ -2,55 +2,17 @@
 // device_config may hold secrets: only `describeTarget` (allow-list + deny-list) reads it, and errors and logs
 // name records by uuid only.
 
-import {
-  AgentError,
-  MetricsBuilder,
-  ScrapeItemError,
-  type Logger,
-  type ReceiverSettings,
-  type Scraper,
-  type ScrapeResult,
-} from '../../src/plugin-api/index.ts';
-import { hostPointAttributes, readInventories, resolvePbd, sortedByUuid } from '../../src/lib/storage/index.ts';
+import * as pluginApi from '../../src/plugin-api/index.ts';
+import { ScrapeItemError, type MetricsBuilder, type ReceiverSettings, type Scraper } from '../../src/plugin-api/index.ts';
+import { createStorageScraper, hostPointAttributes, resolvePbd, sortedByUuid } from '../../src/lib/storage/index.ts';
 import { srResource } from '../../src/lib/xen-resources/index.ts';
 import type { Inventory } from '../../src/lib/xapi/types.ts';
 import type { StorageTargetsConfig } from './config.ts';
 import { metrics } from './metadata.ts';
 import { describeTarget } from './targets.ts';
 
-export class StorageTargetsScraper implements Scraper {
-  private readonly _settings: ReceiverSettings;
-  private readonly _config: Readonly<StorageTargetsConfig>;
-  private readonly _log: Logger;
-
-  constructor(settings: ReceiverSettings, config: Readonly<StorageTargetsConfig>) {
-    this._settings = settings;
-    this._config = config;
-    this._log = settings.logger;
-  }
-
-  async scrape(signal: AbortSignal): Promise<ScrapeResult> {
-    const { ready, failed } = await readInventories(this._settings.pools, this._config.pools, signal);
-    if (ready.length === 0) {
-      throw new AgentError('STORAGE_ERR_NO_INVENTORY', 'no configured pool has an inventory yet', {
-        cause: failed[0]?.cause,
-        details: { pools: this._config.pools },
-      });
-    }
-    const errors = failed.map(
-      (f) =>
-        new ScrapeItemError('STORAGE_ERR_POOL_UNAVAILABLE', `pool:${f.name}`, 'pool inventory is not available', {
-          cause: f.cause,
-          details: { pool: f.name },
-        }),
-    );
-    const builder = new MetricsBuilder(this._config.metrics);
-    const now = this._settings.clock.now();
-    let series = 0;
-    for (const { inventory } of ready) series += recordPool(builder, inventory, now, errors);
-    this._log.debug({ pools: ready.length, series, errors: errors.length }, 'storage targets scraped');
-    return { batch: builder.emit(), errors };
-  }
+export function createStorageTargetsScraper(settings: ReceiverSettings, config: Readonly<StorageTargetsConfig>): Scraper {
+  return createStorageScraper(pluginApi, settings, config, recordPool, { itemsName: 'series', message: 'storage targets scraped' });
 }
 
 function recordPool(builder: MetricsBuilder, inventory: Inventory, now: number, errors: ScrapeItemError[]): number {

@@ -223,6 +223,8 @@ export class ScrapeController {
 
   private _onScraperSettled(p: Promise<unknown>): void {
     if (this._lastScraperPromise !== p) return;
+    // The settled promise holds the whole scrape result (the batch): do not keep it until the next cycle.
+    this._lastScraperPromise = undefined;
     this._scrapeSettled = true;
     this._releaseSlot();
   }

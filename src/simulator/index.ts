@@ -170,7 +170,8 @@ class SimulatedPool implements HostHttpContext {
       this.advanceRrd();
       // History before a change reflects the state before it.
       this.db.beforeChange = () => this.advanceRrd();
-      const everyMs = Math.max(100, 5000 / o.timeScale);
+      // One simulated RRD step; clamped to what a Node timer can hold (a tiny time scale would overflow to 1 ms).
+      const everyMs = Math.min(2 ** 31 - 1, Math.max(100, 5000 / o.timeScale));
       this._advanceTimer = setInterval(() => this.advanceRrd(), everyMs);
       this._advanceTimer.unref();
     }

@@ -11,4 +11,16 @@ export {
   type PathCount,
 } from './paths.ts';
 export { readInventories, type PoolFailure, type PoolSnapshot, type PoolSource } from './pools.ts';
+export {
+  STORAGE_ERR_NO_INVENTORY,
+  STORAGE_ERR_POOL_UNAVAILABLE,
+  createStorageScraper,
+  readStoragePools,
+  scrapeStoragePools,
+  type RecordPool,
+  type StorageScrapeApi,
+  type StorageScrapeConfig,
+  type StorageScrapeSettings,
+  type StorageScraperSettings,
+} from './scrape.ts';
 export { hostRecordProblem, resolvePbd, sortedByUuid, srRecordProblem, type ResolvedPbd } from './records.ts';

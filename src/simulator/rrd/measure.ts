@@ -1,5 +1,6 @@
 // Measures the RRD engine at pool scale: `npx node src/simulator/rrd/measure.ts [hosts] [vmsPerHost] [historySec]`.
-// Prints memory (RSS, typed-array bytes) and timings; asserts nothing.
+// Prints memory (RSS, typed-array bytes) and timings (repeated requests, a poller's pattern with one new row per
+// request, and first requests whose rows are all new); asserts nothing.
 /* eslint-disable no-console -- a measurement script prints its figures */
 import { performance } from 'node:perf_hooks';
 import { createRrdEngine, wireProfileFor } from './index.ts';

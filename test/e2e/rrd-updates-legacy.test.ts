@@ -1,0 +1,134 @@
+// rrd_updates against a simulated CH / XCP-ng 8.2 pool (xapi 1.249.x: no `software_version.xapi_build`, legacy
+// JSON writer). That writer fails with HTTP 500 when a response has zero rows (notes/xapi.md §1.6 (a)), which is
+// every cycle in which a host has no row newer than the cursor. `format: auto` (the default) reads such hosts as
+// XML: the empty cycle is no error, and the next cycle continues where the last row was, so no row is lost.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { factory } from '../../plugins/rrd_updates/index.ts';
+import type { RrdUpdatesScraper } from '../../plugins/rrd_updates/scraper.ts';
+import { createXapiPool } from '../../src/lib/xapi/index.ts';
+import type { XapiPool } from '../../src/lib/xapi/types.ts';
+import type { MetricBatch, ScrapeResult } from '../../src/plugin-api/index.ts';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/index.ts';
+import { recordingLogger, type LogEntry } from '../core/helpers.ts';
+
+/** Simulated seconds per real second: one 5 s row per second of test time. */
+const TIME_SCALE = 5;
+let sim: RunningSimulator;
+let pool: XapiPool;
+
+beforeAll(async () => {
+  sim = await startSimulator({ hosts: 2, vmsPerHost: 1, seed: 3, xapiVersion: 'ch-8.2', timeScale: TIME_SCALE, historySeconds: 600, dynamics: { enabled: false, meanIntervalSeconds: 60 }, adminPort: null, authFailureDelayMs: 0 });
+  const user = sim.info.users.find((u) => u.role === 'read-only')!;
+  pool = createXapiPool({
+    name: 'sim',
+    endpoints: [sim.info.master_url],
+    username: user.username,
+    password: { reveal: () => user.password },
+    tls: { insecureSkipVerify: false, ca: readFileSync(sim.info.ca_file!) },
+    requestTimeoutMs: 5_000,
+    maxConcurrentHosts: 2,
+    maxResponseBytes: 16 << 20,
+    originator: 'rrd-legacy-test',
+    logger: recordingLogger(),
+  });
+  await pool.start(AbortSignal.timeout(10_000));
+  await pool.ready(AbortSignal.timeout(10_000));
+});
+afterAll(async () => {
+  await pool?.close();
+  await sim?.stop();
+});
+
+function scraper(config: Record<string, unknown> = {}, logs: LogEntry[] = []): RrdUpdatesScraper {
+  const settings = { id: 'rrd_updates/legacy', logger: recordingLogger(logs), clock: Date, pools: { get: () => pool, names: () => ['sim'] } };
+  return factory.createScraper(settings, factory.configSchema.parse({ pools: ['sim'], ...config })) as RrdUpdatesScraper;
+}
+
+async function scrape(s: RrdUpdatesScraper): Promise<ScrapeResult> {
+  const result = await s.scrape(AbortSignal.timeout(10_000));
+  result.onDelivery?.({ allDelivered: true, delivered: () => true });
+  return result;
+}
+
+const selfValue = (batch: MetricBatch, hostUuid: string, metric: string): number | undefined =>
+  batch.resources.find((r) => r.key === `host:${hostUuid}`)?.metrics.find((m) => m.definition.name === metric)?.series[0]?.values[0];
+
+/** Row times (s) of the host's average CPU in a batch. */
+function cpuTimes(batch: MetricBatch, hostUuid: string): number[] {
+  const series = batch.resources.find((r) => r.key === `host:${hostUuid}`)?.metrics.find((m) => m.definition.name === 'xen.host.cpu.average_utilization')?.series[0];
+  return series ? Array.from(series.timesMs, (t) => t / 1000) : [];
+}
+
+/** Polls (with a deadline) until the simulated clock is just past a 5 s boundary, so the next ~4 s hold no new row. */
+async function justAfterRow(): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const phase = sim.now() % 5000;
+    if (phase > 50 && phase < 500) return;
+    if (Date.now() > deadline) throw new Error('no row boundary seen');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Scrapes three times within one row interval: the second and third scrapes ask for the same `start`, past the
+ * newest row, and get zero rows.
+ */
+async function emptyCycles(s: RrdUpdatesScraper): Promise<{ first: ScrapeResult; empty: ScrapeResult[] }> {
+  for (let attempt = 0; ; attempt++) {
+    await justAfterRow();
+    const rowBefore = Math.floor(sim.now() / 5000);
+    const first = await scrape(s);
+    const empty = [await scrape(s), await scrape(s)];
+    if (Math.floor(sim.now() / 5000) === rowBefore || attempt >= 4) return { first, empty };
+  }
+}
+
+describe('rrd_updates on a legacy (CH 8.2) pool', () => {
+  it('the simulated hosts report no xapi_build (xapi is the API version), so auto reads them as XML', () => {
+    for (const host of pool.inventory().hosts.values()) {
+      expect(host.software_version['xapi_build']).toBeUndefined();
+      expect(host.software_version['product_version']).toBe('8.2.0');
+    }
+  });
+
+  it('format auto: a cycle with no new row is no error, and no row is lost across it', async () => {
+    const logs: LogEntry[] = [];
+    const s = scraper({}, logs);
+    const { first, empty } = await emptyCycles(s);
+    expect(first.errors).toEqual([]);
+    const hosts = sim.info.hosts;
+    for (const e of empty) {
+      expect(e.errors).toEqual([]);
+      for (const h of hosts) {
+        expect(selfValue(e.batch, h.uuid, 'xen.rrd.scrape.up')).toBe(1);
+        expect(selfValue(e.batch, h.uuid, 'xen.rrd.scrape.rows')).toBe(0);
+      }
+    }
+    // Same start twice per host (the cursor did not move on an empty response).
+    const starts = (host: string) => logs.filter((l) => l.msg === 'rrd_updates scraped' && (l.obj as { host?: string }).host === host).map((l) => (l.obj as { start: number }).start);
+    for (const h of hosts) {
+      const [, second, third] = starts(h.uuid);
+      expect(third).toBe(second);
+    }
+    expect(logs.filter((l) => l.msg === 'rrd_updates format chosen for host').map((l) => (l.obj as { format: string }).format)).toEqual(hosts.map(() => 'xml'));
+    // The next rows continue right after the last row of the first scrape.
+    await new Promise((r) => setTimeout(r, (2 * 5000) / TIME_SCALE + 100));
+    const next = await scrape(s);
+    expect(next.errors).toEqual([]);
+    for (const h of hosts) {
+      const times = [...cpuTimes(first.batch, h.uuid), ...empty.flatMap((e) => cpuTimes(e.batch, h.uuid)), ...cpuTimes(next.batch, h.uuid)];
+      expect(cpuTimes(next.batch, h.uuid).length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBe(5);
+    }
+  });
+
+  it('format json (explicit) still wins: the same empty cycle is the legacy writer’s HTTP 500', async () => {
+    const s = scraper({ format: 'json' });
+    const { first, empty } = await emptyCycles(s);
+    expect(first.errors).toEqual([]);
+    expect(empty[0]!.errors.length).toBe(sim.info.hosts.length);
+    for (const e of empty[0]!.errors) expect(e.code).toBe('XAPI_ERR_HTTP_STATUS');
+  });
+});
