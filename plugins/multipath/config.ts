@@ -3,9 +3,9 @@
 //     multipath:
 //       pools: [prod]
 
-import { storageReceiverConfigSchema, type StorageReceiverConfig } from '../../src/lib/storage/index.ts';
+import { poolsAndMetricsConfigSchema, type PoolsAndMetricsConfig } from '../../src/lib/receiver-config/index.ts';
 import { METRIC_NAMES } from './metadata.ts';
 
-export type MultipathConfig = StorageReceiverConfig;
+export type MultipathConfig = PoolsAndMetricsConfig;
 
-export const configSchema = storageReceiverConfigSchema(METRIC_NAMES);
+export const configSchema = poolsAndMetricsConfigSchema(METRIC_NAMES);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import inventoryJson from './testdata/inventory.json' with { type: 'json' };
 import type { MetricBatch } from '../../src/plugin-api/index.ts';
-import { fakePool, inventoryFrom, testSettings, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
+import { fakePool, inventoryFrom, testSettings, scraperOnFakePool, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
 import { toGolden } from '../../src/lib/storage/golden.ts';
 import { catalogue, factory } from './index.ts';
 
@@ -10,12 +10,7 @@ const signal = () => AbortSignal.timeout(5_000);
 const SR_ISCSI = 'c0000000-0000-4000-8000-000000000001';
 const SR_HBA = 'c0000000-0000-4000-8000-000000000002';
 
-function setup(inventory: InventoryFixture) {
-  const pool = fakePool('prod', inventoryFrom(inventory));
-  const { settings, lines } = testSettings([pool]);
-  const scraper = factory.createScraper(settings, factory.configSchema.parse({ pools: ['prod'] }));
-  return { scraper, pool, lines };
-}
+const setup = (inventory: InventoryFixture) => scraperOnFakePool(factory, inventory);
 
 function points(batch: MetricBatch, resourceAttr: string, resourceValue: string, metric: string) {
   const resource = batch.resources.find((r) => r.resource[resourceAttr] === resourceValue);

@@ -3,9 +3,9 @@
 //     pbd_attachment:
 //       pools: [prod]
 
-import { storageReceiverConfigSchema, type StorageReceiverConfig } from '../../src/lib/storage/index.ts';
+import { poolsAndMetricsConfigSchema, type PoolsAndMetricsConfig } from '../../src/lib/receiver-config/index.ts';
 import { METRIC_NAMES } from './metadata.ts';
 
-export type PbdAttachmentConfig = StorageReceiverConfig;
+export type PbdAttachmentConfig = PoolsAndMetricsConfig;
 
-export const configSchema = storageReceiverConfigSchema(METRIC_NAMES);
+export const configSchema = poolsAndMetricsConfigSchema(METRIC_NAMES);

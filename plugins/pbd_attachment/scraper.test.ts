@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import inventoryJson from './testdata/inventory.json' with { type: 'json' };
 import type { MetricBatch } from '../../src/plugin-api/index.ts';
-import { fakePool, inventoryFrom, testSettings, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
+import { inventoryFrom, scraperOnFakePool, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
 import { toGolden } from '../../src/lib/storage/golden.ts';
 import { catalogue, factory } from './index.ts';
 
@@ -9,12 +9,7 @@ const fixture = inventoryJson as InventoryFixture;
 const signal = () => AbortSignal.timeout(5_000);
 const SR_ISCSI = 'c0000000-0000-4000-8000-000000000001';
 
-function scraperFor(inventory: InventoryFixture) {
-  const pool = fakePool('prod', inventoryFrom(inventory));
-  const { settings } = testSettings([pool]);
-  const scraper = factory.createScraper(settings, factory.configSchema.parse({ pools: ['prod'] }));
-  return { scraper, pool };
-}
+const scraperFor = (inventory: InventoryFixture) => scraperOnFakePool(factory, inventory);
 
 function seriesOf(batch: MetricBatch, srUuid: string, metric: string) {
   const resource = batch.resources.find((r) => r.resource['xen.sr.uuid'] === srUuid);

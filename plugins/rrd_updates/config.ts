@@ -13,29 +13,18 @@
 //       metrics: { xen.host.cpu.utilization: { enabled: false } }
 
 import { z } from 'zod';
-import { metricsEnablementSchema, poolsSchema } from '../../src/lib/storage/index.ts';
+import { SECONDS_COMPOUND, parseDuration } from '../../src/lib/duration/index.ts';
+import { metricsEnablementSchema, poolsSchema } from '../../src/lib/receiver-config/index.ts';
 import { metrics } from './metadata.ts';
 
 /** Steps of the RRAs xcp-rrdd keeps (5 s, 1 min, 1 h, 1 day). */
 export const RESOLUTIONS = [5, 60, 3600, 86400] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
 
-const UNITS_S: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** `600`, `600s`, `10m`, `1h30m`, `1d` → seconds; undefined when malformed. */
+/** `600`, `600s`, `10m`, `1h30m`, `1d` or a number → seconds; undefined when malformed. */
 export function parseSeconds(value: string | number): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text);
-  const part = /(\d+)(s|m|h|d)/y;
-  let total = 0;
-  if (text === '') return undefined;
-  while (part.lastIndex < text.length) {
-    const m = part.exec(text);
-    if (!m) return undefined;
-    total += Number(m[1]) * UNITS_S[m[2]!]!;
-  }
-  return total;
+  return parseDuration(value, SECONDS_COMPOUND);
 }
 
 const seconds = (what: string) =>

@@ -4,9 +4,9 @@
 //       pools: [prod]
 //       metrics: { xen.sr.virtual_allocation: { enabled: false } }
 
-import { storageReceiverConfigSchema, type StorageReceiverConfig } from '../../src/lib/storage/index.ts';
+import { poolsAndMetricsConfigSchema, type PoolsAndMetricsConfig } from '../../src/lib/receiver-config/index.ts';
 import { METRIC_NAMES } from './metadata.ts';
 
-export type SrUsageConfig = StorageReceiverConfig;
+export type SrUsageConfig = PoolsAndMetricsConfig;
 
-export const configSchema = storageReceiverConfigSchema(METRIC_NAMES);
+export const configSchema = poolsAndMetricsConfigSchema(METRIC_NAMES);

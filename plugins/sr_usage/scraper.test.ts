@@ -1,18 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import inventoryJson from './testdata/inventory.json' with { type: 'json' };
-import { fakePool, inventoryFrom, testSettings, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
+import { fakePool, inventoryFrom, testSettings, scraperOnFakePool, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
 import { toGolden } from '../../src/lib/storage/golden.ts';
 import { catalogue, factory } from './index.ts';
 
 const fixture = inventoryJson as InventoryFixture;
 const signal = () => AbortSignal.timeout(5_000);
 
-function scraperFor(inventory: InventoryFixture, metrics: Record<string, { enabled: boolean }> = {}) {
-  const pool = fakePool('prod', inventoryFrom(inventory));
-  const { settings, lines } = testSettings([pool]);
-  const scraper = factory.createScraper(settings, factory.configSchema.parse({ pools: ['prod'], metrics }));
-  return { scraper, pool, lines };
-}
+const scraperFor = (inventory: InventoryFixture, metrics: Record<string, { enabled: boolean }> = {}) => scraperOnFakePool(factory, inventory, { metrics });
 
 function valueOf(batch: Awaited<ReturnType<ReturnType<typeof scraperFor>['scraper']['scrape']>>['batch'], srUuid: string, metric: string) {
   const resource = batch.resources.find((r) => r.resource['xen.sr.uuid'] === srUuid);

@@ -4,9 +4,9 @@
 //     storage_targets:
 //       pools: [prod]
 
-import { storageReceiverConfigSchema, type StorageReceiverConfig } from '../../src/lib/storage/index.ts';
+import { poolsAndMetricsConfigSchema, type PoolsAndMetricsConfig } from '../../src/lib/receiver-config/index.ts';
 import { METRIC_NAMES } from './metadata.ts';
 
-export type StorageTargetsConfig = StorageReceiverConfig;
+export type StorageTargetsConfig = PoolsAndMetricsConfig;
 
-export const configSchema = storageReceiverConfigSchema(METRIC_NAMES);
+export const configSchema = poolsAndMetricsConfigSchema(METRIC_NAMES);

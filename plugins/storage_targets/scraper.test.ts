@@ -1,19 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import inventoryJson from './testdata/inventory.json' with { type: 'json' };
 import type { MetricBatch } from '../../src/plugin-api/index.ts';
-import { fakePool, inventoryFrom, testSettings, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
+import { scraperOnFakePool, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
 import { toGolden } from '../../src/lib/storage/golden.ts';
 import { catalogue, factory } from './index.ts';
 
 const fixture = inventoryJson as InventoryFixture;
 const signal = () => AbortSignal.timeout(5_000);
 
-function setup(inventory: InventoryFixture) {
-  const pool = fakePool('prod', inventoryFrom(inventory));
-  const { settings, lines } = testSettings([pool]);
-  const scraper = factory.createScraper(settings, factory.configSchema.parse({ pools: ['prod'] }));
-  return { scraper, pool, lines };
-}
+const setup = (inventory: InventoryFixture) => scraperOnFakePool(factory, inventory);
 
 function targets(batch: MetricBatch, srName: string) {
   const resource = batch.resources.find((r) => r.resource['xen.sr.name'] === srName);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { satisfies } from '../host/semver.ts';
-import { parseDuration, parseSize } from './duration.ts';
+import { MILLIS_COMPOUND, parseDuration } from '../lib/duration/index.ts';
+import { parseSize } from './duration.ts';
 
 describe('parseDuration', () => {
   it.each([
@@ -13,7 +14,7 @@ describe('parseDuration', () => {
     ['10x', undefined],
     ['', undefined],
     ['s', undefined],
-  ])('%s → %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+  ])('%s → %s', (text, ms) => expect(parseDuration(text, MILLIS_COMPOUND)).toBe(ms));
 });
 
 describe('parseSize', () => {

@@ -1,24 +1,8 @@
-// Durations and sizes as users write them (`10s`, `1m30s`, `64MiB`), parsed in one place.
+// Durations and sizes as users write them (`10s`, `1m30s`, `64MiB`). Durations are parsed by src/lib/duration
+// (shared with the exporters and receivers); this file holds the core config's schema and messages.
 
 import { z } from 'zod';
-
-const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-
-/** Parses `500ms`, `10s`, `1m30s`, `1.5h` or `0` to milliseconds; undefined when malformed. */
-export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '0') return 0;
-  if (trimmed === '') return undefined;
-  DURATION_PART.lastIndex = 0;
-  let total = 0;
-  while (DURATION_PART.lastIndex < trimmed.length) {
-    const match = DURATION_PART.exec(trimmed);
-    if (!match) return undefined;
-    total += Number(match[1]) * DURATION_UNITS_MS[match[2]!]!;
-  }
-  return Math.round(total);
-}
+import { MILLIS_COMPOUND, formatDuration, parseDuration } from '../lib/duration/index.ts';
 
 /** `10s` → 10000 (ms). Written as a string in YAML; the output is milliseconds. */
 export function durationSchema(options: { min?: number } = {}) {
@@ -27,7 +11,7 @@ export function durationSchema(options: { min?: number } = {}) {
     .string()
     .meta({ description: 'Duration such as 500ms, 10s, 1m30s, 1h' })
     .transform((text, ctx) => {
-      const ms = parseDuration(text);
+      const ms = parseDuration(text, MILLIS_COMPOUND);
       if (ms === undefined) {
         ctx.addIssue({ code: 'custom', message: `invalid duration '${text}' (expected e.g. 500ms, 10s, 1m30s)` });
         return z.NEVER;
@@ -38,14 +22,6 @@ export function durationSchema(options: { min?: number } = {}) {
       }
       return ms;
     });
-}
-
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }
 
 const SIZE_UNITS: Readonly<Record<string, number>> = {

@@ -4,7 +4,7 @@
 
 import { stringify } from 'yaml';
 import { REDACTED_TEXT } from '../plugin-api/index.ts';
-import { formatDuration } from './duration.ts';
+import { formatDuration } from '../lib/duration/index.ts';
 import type { AgentConfig } from './load.ts';
 
 const SECRET_KEY = /pass(word)?|secret|token|authorization|api[_-]?key|credential|private[_-]?key/i;
@@ -47,6 +47,7 @@ export function effectiveConfig(config: AgentConfig): unknown {
       telemetry: {
         logs: config.telemetry.logs,
         metrics: { ...config.telemetry.metrics, interval: formatDuration(config.telemetry.metrics.interval) },
+        ...(config.telemetry.health ? { health: config.telemetry.health } : {}),
       },
     },
   };

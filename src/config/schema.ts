@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { Secret } from '../plugin-api/index.ts';
+import { parseHostPort } from '../telemetry/health.ts';
 import { durationSchema, sizeSchema } from './duration.ts';
 
 export const NAME = /^[A-Za-z0-9_-]+$/;
@@ -105,6 +106,15 @@ export const telemetrySchema = z
         interval: durationSchema({ min: 100 }).prefault('30s'),
       })
       .prefault({}),
+    health: z
+      .strictObject({
+        endpoint: z
+          .string()
+          .refine((s) => parseHostPort(s) !== undefined, { error: "expected 'host:port' (e.g. 127.0.0.1:13133, 0.0.0.0:13133, [::1]:13133)" })
+          .meta({ description: 'host:port serving GET /healthz (liveness) and GET /readyz (readiness)' }),
+      })
+      .optional()
+      .meta({ description: 'Health endpoint for probes; off unless configured' }),
   })
   .prefault({});
 

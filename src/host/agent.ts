@@ -2,12 +2,14 @@
 // Start order: exporters → pipelines → pools → receivers (downstream before upstream, as the collector does).
 // Stop order: receivers (timers, in-flight cycles, scraper shutdown) → pools (XAPI logout, simulators) → final
 // self-telemetry export → exporters. Every step has a deadline inside one overall shutdown budget.
+// The health endpoint (when configured) listens first and closes last, so probes see the whole lifecycle.
 
 import { errorCode, type Clock, type Logger, type ReceiverSettings } from '../plugin-api/index.ts';
 import type { AgentConfig } from '../config/load.ts';
 import type { MetricsExporter } from '../exporters/types.ts';
 import { Pipeline, type ExporterHandle } from '../pipeline/pipeline.ts';
 import { ScrapeController } from '../pipeline/scrape-controller.ts';
+import { HealthServer, parseHostPort, type HostPort, type NotReadyItem, type Readiness } from '../telemetry/health.ts';
 import { AGENT_RECEIVER_ID, SelfTelemetry } from '../telemetry/self-metrics.ts';
 import { RetryingStart, withDeadline } from './lifecycle.ts';
 import { PoolManager, type PoolDeps } from './pools.ts';
@@ -48,6 +50,9 @@ export class Agent {
   private _telemetryPipeline: Pipeline | undefined;
   private _state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private _shutdown: Promise<void> | undefined;
+  private _health: HealthServer | undefined;
+  /** Code of the last failed start attempt per component (`exporter/<id>`, `pool/<name>`), for readiness. */
+  private readonly _startErrors = new Map<string, string>();
 
   constructor(options: AgentOptions) {
     this._o = options;
@@ -60,6 +65,31 @@ export class Agent {
     return this._state;
   }
 
+  /** Where the health endpoint listens (the real port when configured with port 0); undefined when off. */
+  get healthAddress(): HostPort | undefined {
+    return this._health?.address;
+  }
+
+  /** Ready = running, every exporter started, every pool's first inventory loaded. */
+  readiness(): Readiness {
+    const notReady: NotReadyItem[] = [];
+    if (this._state !== 'running') notReady.push({ component: 'agent', id: 'agent', reason: `agent is ${this._state}` });
+    const withCode = (key: string) => {
+      const code = this._startErrors.get(key);
+      return code === undefined ? {} : { code };
+    };
+    for (const e of this._exporters.values()) {
+      if (!e.starter.ready) notReady.push({ component: 'exporter', id: e.id, reason: 'not started', ...withCode(`exporter/${e.id}`) });
+    }
+    for (const name of this._pools?.names() ?? []) {
+      // Generation 0 is the empty inventory; the first successful load makes it 1.
+      if (this._pools!.get(name).inventory().generation === 0) {
+        notReady.push({ component: 'pool', id: name, reason: 'inventory not loaded', ...withCode(`pool/${name}`) });
+      }
+    }
+    return { agent: this._state, notReady };
+  }
+
   /** Rejects only for errors that retrying cannot fix (config errors, a simulator that cannot start). */
   async start(): Promise<void> {
     if (this._state !== 'new') return;
@@ -67,13 +97,24 @@ export class Agent {
     const { config } = this._o;
     const startTimeoutMs = this._o.startTimeoutMs ?? 30_000;
     try {
+      // 0. health endpoint: liveness answers during a slow start; readiness says 'starting'.
+      const health = config.telemetry.health;
+      if (health) {
+        this._health = new HealthServer({
+          endpoint: parseHostPort(health.endpoint)!,
+          readiness: () => this.readiness(),
+          logger: this._log.child({ component: 'health' }),
+        });
+        await this._health.start();
+      }
+
       // 1. exporters used by some pipeline
       const usedExporters = [...new Set(config.pipelines.flatMap((p) => p.exporters))];
       for (const id of usedExporters) {
         const c = config.exporters[id]!;
         const logger = this._log.child({ component: 'exporter', id });
         const exporter = c.factory.create({ id, logger }, c.config as never);
-        const starter = new RetryingStart({ name: `exporter ${id}`, start: (s) => exporter.start(s), logger, timeoutMs: startTimeoutMs });
+        const starter = new RetryingStart({ name: `exporter ${id}`, start: (s) => this._trackStart(`exporter/${id}`, exporter.start(s)), logger, timeoutMs: startTimeoutMs });
         this._exporters.set(id, { id, exporter, starter });
         this.telemetry.watchExporter(id, () => exporter.stats());
       }
@@ -101,7 +142,7 @@ export class Agent {
       await this._pools.open();
       for (const name of this._pools.names()) {
         const pool = this._pools.get(name);
-        const starter = new RetryingStart({ name: `pool ${name}`, start: (s) => pool.start(s), logger: this._log.child({ component: 'pool', pool: name }), timeoutMs: startTimeoutMs });
+        const starter = new RetryingStart({ name: `pool ${name}`, start: (s) => this._trackStart(`pool/${name}`, pool.start(s)), logger: this._log.child({ component: 'pool', pool: name }), timeoutMs: startTimeoutMs });
         this._poolStarts.push(starter);
         await starter.start();
       }
@@ -210,11 +251,28 @@ export class Agent {
       [...this._exporters.values()].map((e) => step(`shutdown of exporter ${e.id}`, remaining(budgetMs), () => e.exporter.shutdown())),
     );
     this._state = 'stopped';
+    await this._health?.close();
     this._log.info({}, 'agent stopped');
+  }
+
+  private async _trackStart(key: string, started: Promise<void>): Promise<void> {
+    try {
+      await started;
+      this._startErrors.delete(key);
+    } catch (err) {
+      this._startErrors.set(key, startErrorCode(err));
+      throw err;
+    }
   }
 
   private _handle(id: string): ExporterHandle {
     const e = this._exporters.get(id)!;
     return { id, exporter: e.exporter, isReady: () => e.starter.ready };
   }
+}
+
+/** The stable code of a start failure (AgentError, XapiError, Node's `ECONNREFUSED`…); never the message. */
+function startErrorCode(err: unknown): string {
+  const code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : errorCode(err);
 }

@@ -22,6 +22,8 @@ export interface ConsumeContext {
   readonly errors: readonly ScrapeItemError[];
   /** Aborted on forced shutdown. */
   readonly signal?: AbortSignal;
+  /** Points in the batch, when the caller counted them already (a pool-sized batch has ~170k series to walk). */
+  readonly points?: number;
 }
 
 export interface PipelineResult {
@@ -68,7 +70,7 @@ export class Pipeline {
         return { failedKeys: new Set(allKeys), exportedPoints: 0, filteredPoints: 0 };
       }
     }
-    const pointsIn = countPoints(batch);
+    const pointsIn = context.points ?? countPoints(batch);
     const pointsOut = processed === batch ? pointsIn : countPoints(processed);
     this._options.telemetry?.recordFiltered(this.id, pointsIn - pointsOut);
     if (processed.resources.length === 0) return { failedKeys: new Set(), exportedPoints: 0, filteredPoints: pointsIn - pointsOut };

@@ -205,6 +205,7 @@ export class ScrapeController {
           scrapeDurationMs: durationMs,
           errors,
           signal: this._stop.signal,
+          points,
         }),
       ),
     );

@@ -3,34 +3,21 @@
 // what xapi's parser accepts (typed and untyped values, whitespace between elements).
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
+/** A value that XML-RPC writes under a type tag a plain JS value does not carry. */
+class RpcTagged<T> {
+  readonly value: T;
+  constructor(value: T) {
+    this.value = value;
+  }
+}
 /** `<double>` (XenAPI float). */
-export class RpcDouble {
-  readonly value: number;
-  constructor(value: number) {
-    this.value = value;
-  }
-}
+export class RpcDouble extends RpcTagged<number> {}
 /** `<i4>` (only used for event.from valid_ref_counts). */
-export class RpcInt32 {
-  readonly value: number;
-  constructor(value: number) {
-    this.value = value;
-  }
-}
+export class RpcInt32 extends RpcTagged<number> {}
 /** `<dateTime.iso8601>` from unix milliseconds. */
-export class RpcDateTime {
-  readonly ms: number;
-  constructor(ms: number) {
-    this.ms = ms;
-  }
-}
+export class RpcDateTime extends RpcTagged<number> {}
 /** An already-encoded `<value>…</value>` fragment (cached records). */
-export class RpcRaw {
-  readonly xml: string;
-  constructor(xml: string) {
-    this.xml = xml;
-  }
-}
+export class RpcRaw extends RpcTagged<string> {}
 /** Struct with members in insertion order. */
 export type RpcStruct = Map<string, RpcValue>;
 export type RpcValue = string | boolean | RpcDouble | RpcInt32 | RpcDateTime | RpcRaw | RpcValue[] | RpcStruct;
@@ -86,10 +73,10 @@ export function formatXapiDate(ms: number): string {
 export function encodeValue(v: RpcValue): string {
   if (typeof v === 'string') return `<value>${escapeXml(v)}</value>`;
   if (typeof v === 'boolean') return v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>';
-  if (v instanceof RpcRaw) return v.xml;
+  if (v instanceof RpcRaw) return v.value;
   if (v instanceof RpcDouble) return `<value><double>${formatG16(v.value)}</double></value>`;
   if (v instanceof RpcInt32) return `<value><i4>${v.value}</i4></value>`;
-  if (v instanceof RpcDateTime) return `<value><dateTime.iso8601>${formatXapiDate(v.ms)}</dateTime.iso8601></value>`;
+  if (v instanceof RpcDateTime) return `<value><dateTime.iso8601>${formatXapiDate(v.value)}</dateTime.iso8601></value>`;
   if (Array.isArray(v)) {
     let s = '<value><array><data>';
     for (const e of v) s += encodeValue(e);

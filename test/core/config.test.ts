@@ -157,4 +157,9 @@ describe('effective config echo', () => {
     expect(yaml).toContain('request_timeout: 10s');
     expect(JSON.stringify(config)).not.toContain('hunter2');
   });
+
+  it('shows the health endpoint when one is configured', async () => {
+    const config = await load(`${BASE}\n  telemetry:\n    health:\n      endpoint: 127.0.0.1:13133\n`, { PW: 'hunter2' });
+    expect(effectiveConfigYaml(config)).toContain('endpoint: 127.0.0.1:13133');
+  });
 });

@@ -15,13 +15,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapRrdUpdates, type RrdMapContext } from '../../plugins/rrd_updates/map.ts';
 import { parseRrdUpdates, type ParsedRrdUpdates, type RrdDialect } from '../../plugins/rrd_updates/parse.ts';
-import { createXapiPool } from '../../src/lib/xapi/index.ts';
 import type { Inventory, XapiPool } from '../../src/lib/xapi/types.ts';
 import type { MetricBatch } from '../../src/plugin-api/index.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/index.ts';
+import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { toGolden } from '../golden/normalize.ts';
-import { recordingLogger } from '../core/helpers.ts';
 import { login, request } from '../simulator/helpers.ts';
+import { startSimulatedPool } from './support.ts';
 
 /** Simulated start: 2025-06-01T12:00:01Z, one second after a 5 s boundary. */
 const START_MS = Date.UTC(2025, 5, 1, 12, 0, 1);
@@ -75,33 +74,11 @@ interface Pool {
 }
 
 async function startPool(version: string): Promise<Pool> {
-  const sim = await startSimulator({
-    hosts: 2,
-    vmsPerHost: 2,
-    seed: 4242,
-    xapiVersion: version,
-    tls: false,
-    timeScale: 1,
-    startTimeMs: START_MS,
-    historySeconds: 120,
-    dynamics: { enabled: false, meanIntervalSeconds: 60 },
-    adminPort: null,
-    authFailureDelayMs: 0,
-  });
+  const { sim, pool: xapi } = await startSimulatedPool(
+    { hosts: 2, vmsPerHost: 2, seed: 4242, xapiVersion: version, tls: false, timeScale: 1, startTimeMs: START_MS, historySeconds: 120 },
+    { originator: 'dialect-goldens', requestTimeoutMs: 5000, maxConcurrentHosts: 2 },
+  );
   const user = sim.info.users.find((u) => u.role === 'read-only')!;
-  const xapi = createXapiPool({
-    name: 'sim',
-    endpoints: [sim.info.master_url],
-    username: user.username,
-    password: { reveal: () => user.password },
-    tls: { insecureSkipVerify: false },
-    requestTimeoutMs: 5000,
-    maxConcurrentHosts: 2,
-    maxResponseBytes: 16 << 20,
-    originator: 'dialect-goldens',
-    logger: recordingLogger(),
-  });
-  await xapi.start(AbortSignal.timeout(10_000));
   await xapi.ready(AbortSignal.timeout(10_000));
   const session = await login(sim.info.master_url, user.username, user.password);
   return { sim, xapi, session, inventory: xapi.inventory() };

@@ -1,14 +1,12 @@
 // Resource identity across receivers: in OTLP a resource is identified by its whole attribute set, so the same
 // host or SR reported by two receivers must carry exactly the same attributes (and key), or backends see two
 // entities. Real simulator over HTTPS → real XapiPool → every built-in receiver's scraper, one scrape each.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinReceivers } from '../../plugins/index.ts';
-import { createXapiPool } from '../../src/lib/xapi/index.ts';
 import type { XapiPool } from '../../src/lib/xapi/types.ts';
 import type { Attributes, ReceiverFactory } from '../../src/plugin-api/index.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/index.ts';
-import { recordingLogger } from '../core/helpers.ts';
+import type { RunningSimulator } from '../../src/simulator/index.ts';
+import { receiverSettings, startSimulatedPool } from './support.ts';
 
 let sim: RunningSimulator;
 let pool: XapiPool;
@@ -16,25 +14,13 @@ let pool: XapiPool;
 const seen = new Map<string, Map<string, Attributes>>();
 
 beforeAll(async () => {
-  sim = await startSimulator({ hosts: 3, vmsPerHost: 2, seed: 7, historySeconds: 300, dynamics: { enabled: false, meanIntervalSeconds: 60 }, adminPort: null, authFailureDelayMs: 0 });
-  const user = sim.info.users.find((u) => u.role === 'read-only')!;
-  pool = createXapiPool({
-    name: 'sim',
-    endpoints: [sim.info.master_url],
-    username: user.username,
-    password: { reveal: () => user.password },
-    tls: { insecureSkipVerify: false, ca: readFileSync(sim.info.ca_file!) },
-    requestTimeoutMs: 5_000,
-    maxConcurrentHosts: 3,
-    maxResponseBytes: 16 << 20,
-    originator: 'resource-identity-test',
-    logger: recordingLogger(),
-  });
-  await pool.start(AbortSignal.timeout(10_000));
+  ({ sim, pool } = await startSimulatedPool(
+    { hosts: 3, vmsPerHost: 2, seed: 7, historySeconds: 300 },
+    { originator: 'resource-identity-test', requestTimeoutMs: 5_000, maxConcurrentHosts: 3 },
+  ));
   await pool.ready(AbortSignal.timeout(10_000));
-  const settings = { id: 'identity', logger: recordingLogger(), clock: Date, pools: { get: () => pool, names: () => ['sim'] } };
   for (const factory of builtinReceivers as readonly ReceiverFactory<object>[]) {
-    const scraper = factory.createScraper({ ...settings, id: `${factory.type}/identity` }, factory.configSchema.parse({ pools: ['sim'] }));
+    const scraper = factory.createScraper(receiverSettings(`${factory.type}/identity`, pool), factory.configSchema.parse({ pools: ['sim'] }));
     const { batch, errors } = await scraper.scrape(AbortSignal.timeout(10_000));
     expect(errors, factory.type).toEqual([]);
     for (const r of batch.resources) {

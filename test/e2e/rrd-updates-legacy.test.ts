@@ -2,15 +2,14 @@
 // JSON writer). That writer fails with HTTP 500 when a response has zero rows (notes/xapi.md §1.6 (a)), which is
 // every cycle in which a host has no row newer than the cursor. `format: auto` (the default) reads such hosts as
 // XML: the empty cycle is no error, and the next cycle continues where the last row was, so no row is lost.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { factory } from '../../plugins/rrd_updates/index.ts';
 import type { RrdUpdatesScraper } from '../../plugins/rrd_updates/scraper.ts';
-import { createXapiPool } from '../../src/lib/xapi/index.ts';
 import type { XapiPool } from '../../src/lib/xapi/types.ts';
 import type { MetricBatch, ScrapeResult } from '../../src/plugin-api/index.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/index.ts';
+import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { recordingLogger, type LogEntry } from '../core/helpers.ts';
+import { receiverSettings, startSimulatedPool } from './support.ts';
 
 /** Simulated seconds per real second: one 5 s row per second of test time. */
 const TIME_SCALE = 5;
@@ -18,21 +17,10 @@ let sim: RunningSimulator;
 let pool: XapiPool;
 
 beforeAll(async () => {
-  sim = await startSimulator({ hosts: 2, vmsPerHost: 1, seed: 3, xapiVersion: 'ch-8.2', timeScale: TIME_SCALE, historySeconds: 600, dynamics: { enabled: false, meanIntervalSeconds: 60 }, adminPort: null, authFailureDelayMs: 0 });
-  const user = sim.info.users.find((u) => u.role === 'read-only')!;
-  pool = createXapiPool({
-    name: 'sim',
-    endpoints: [sim.info.master_url],
-    username: user.username,
-    password: { reveal: () => user.password },
-    tls: { insecureSkipVerify: false, ca: readFileSync(sim.info.ca_file!) },
-    requestTimeoutMs: 5_000,
-    maxConcurrentHosts: 2,
-    maxResponseBytes: 16 << 20,
-    originator: 'rrd-legacy-test',
-    logger: recordingLogger(),
-  });
-  await pool.start(AbortSignal.timeout(10_000));
+  ({ sim, pool } = await startSimulatedPool(
+    { hosts: 2, vmsPerHost: 1, seed: 3, xapiVersion: 'ch-8.2', timeScale: TIME_SCALE, historySeconds: 600 },
+    { originator: 'rrd-legacy-test', requestTimeoutMs: 5_000, maxConcurrentHosts: 2 },
+  ));
   await pool.ready(AbortSignal.timeout(10_000));
 });
 afterAll(async () => {
@@ -41,8 +29,7 @@ afterAll(async () => {
 });
 
 function scraper(config: Record<string, unknown> = {}, logs: LogEntry[] = []): RrdUpdatesScraper {
-  const settings = { id: 'rrd_updates/legacy', logger: recordingLogger(logs), clock: Date, pools: { get: () => pool, names: () => ['sim'] } };
-  return factory.createScraper(settings, factory.configSchema.parse({ pools: ['sim'], ...config })) as RrdUpdatesScraper;
+  return factory.createScraper(receiverSettings('rrd_updates/legacy', pool, recordingLogger(logs)), factory.configSchema.parse({ pools: ['sim'], ...config })) as RrdUpdatesScraper;
 }
 
 async function scrape(s: RrdUpdatesScraper): Promise<ScrapeResult> {

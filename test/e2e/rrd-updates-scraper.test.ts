@@ -1,15 +1,14 @@
 // The rrd_updates scraper against the embedded simulated pool over HTTPS with a real XapiPool: cursor, replay,
 // partial delivery, step fallback, clock skew and a dead host. (Lives under test/: plugins may not import the
 // simulator.)
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { factory } from '../../plugins/rrd_updates/index.ts';
 import { RrdUpdatesScraper } from '../../plugins/rrd_updates/scraper.ts';
-import { createXapiPool } from '../../src/lib/xapi/index.ts';
 import type { XapiPool } from '../../src/lib/xapi/types.ts';
 import type { DeliveryReport, MetricBatch, ScrapeResult } from '../../src/plugin-api/index.ts';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/index.ts';
+import type { RunningSimulator } from '../../src/simulator/index.ts';
 import { recordingLogger, type LogEntry } from '../core/helpers.ts';
+import { receiverSettings, startSimulatedPool } from './support.ts';
 
 const TIME_SCALE = 20;
 let sim: RunningSimulator;
@@ -17,21 +16,10 @@ let pool: XapiPool;
 let logs: LogEntry[] = [];
 
 beforeAll(async () => {
-  sim = await startSimulator({ hosts: 3, vmsPerHost: 3, seed: 11, timeScale: TIME_SCALE, historySeconds: 3600, dynamics: { enabled: false, meanIntervalSeconds: 60 }, adminPort: null, authFailureDelayMs: 0 });
-  const user = sim.info.users.find((u) => u.role === 'read-only')!;
-  pool = createXapiPool({
-    name: 'sim',
-    endpoints: [sim.info.master_url],
-    username: user.username,
-    password: { reveal: () => user.password },
-    tls: { insecureSkipVerify: false, ca: readFileSync(sim.info.ca_file!) },
-    requestTimeoutMs: 2000,
-    maxConcurrentHosts: 2,
-    maxResponseBytes: 16 << 20,
-    originator: 'rrd-scraper-test',
-    logger: recordingLogger(),
-  });
-  await pool.start(AbortSignal.timeout(10_000));
+  ({ sim, pool } = await startSimulatedPool(
+    { hosts: 3, vmsPerHost: 3, seed: 11, timeScale: TIME_SCALE, historySeconds: 3600 },
+    { originator: 'rrd-scraper-test', requestTimeoutMs: 2000, maxConcurrentHosts: 2 },
+  ));
 });
 afterAll(async () => {
   await pool.close();
@@ -43,9 +31,7 @@ afterEach(async () => {
 });
 
 function scraper(config: Record<string, unknown> = {}): RrdUpdatesScraper {
-  const logger = recordingLogger(logs);
-  const settings = { id: 'rrd_updates', logger, clock: Date, pools: { get: () => pool, names: () => ['sim'] } };
-  return factory.createScraper(settings, factory.configSchema.parse({ pools: ['sim'], ...config })) as RrdUpdatesScraper;
+  return factory.createScraper(receiverSettings('rrd_updates', pool, recordingLogger(logs)), factory.configSchema.parse({ pools: ['sim'], ...config })) as RrdUpdatesScraper;
 }
 
 interface Point {

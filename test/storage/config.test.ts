@@ -1,4 +1,4 @@
-// Config of the four storage receivers, one table: they share one schema (src/lib/storage/config.ts), so every
+// Config of the four storage receivers, one table: they share one schema (src/lib/receiver-config), so every
 // validation branch is checked once per receiver with its exact message, plus each receiver's testdata/config.yaml.
 // (Lives under test/: a plugin's tests may not import another plugin.)
 import { readFileSync } from 'node:fs';
@@ -8,11 +8,11 @@ import { factory as multipath } from '../../plugins/multipath/index.ts';
 import { factory as pbdAttachment } from '../../plugins/pbd_attachment/index.ts';
 import { factory as srUsage } from '../../plugins/sr_usage/index.ts';
 import { factory as storageTargets } from '../../plugins/storage_targets/index.ts';
-import type { StorageReceiverConfig } from '../../src/lib/storage/index.ts';
+import type { PoolsAndMetricsConfig } from '../../src/lib/receiver-config/index.ts';
 import type { ReceiverFactory } from '../../src/plugin-api/index.ts';
 
 interface Row {
-  readonly factory: ReceiverFactory<StorageReceiverConfig>;
+  readonly factory: ReceiverFactory<PoolsAndMetricsConfig>;
   /** Metric switched off in the override case. */
   readonly override: string;
   /** Metric switched off in testdata/config.yaml (default: `override`). */

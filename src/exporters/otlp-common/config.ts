@@ -4,25 +4,18 @@
 
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { MILLIS_SINGLE, parseDuration } from '../../lib/duration/index.ts';
 import { AgentError } from '../../plugin-api/index.ts';
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `500ms`, `5s`, `1m`, `1.5h` or a number of milliseconds. */
-export function parseDurationMs(value: string | number): number {
-  if (typeof value === 'number') return value;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value);
-  if (!match) throw new Error(`invalid duration '${value}' (use e.g. 500ms, 5s, 1m)`);
-  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
-}
-
+/** `500ms`, `5 s`, `1.5h` (one part) or a number of milliseconds. */
 export const durationSchema = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
-  try {
-    return parseDurationMs(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  if (typeof v === 'number') return v;
+  const ms = parseDuration(v, MILLIS_SINGLE);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `invalid duration '${v}' (use e.g. 500ms, 5s, 1m)` });
     return z.NEVER;
   }
+  return ms;
 });
 
 export const tlsSchema = z

@@ -6,27 +6,29 @@ import type { ExportBatch, ExportOutcome, ExporterStats, MetricsExporter } from 
 import type { RetryConfig } from './config.ts';
 import { ExportEngine, type EngineOptions, type Transport } from './engine.ts';
 
-export interface OtlpExporterOptions {
-  readonly maxRequestBytes: number;
-  readonly timeoutMs: number;
-  readonly concurrency: number;
+/** The config keys both OTLP exporters hand to the engine unchanged (`commonExporterFields`). */
+export interface OtlpEngineConfig {
+  readonly max_request_bytes: number;
   readonly serializer: 'native' | 'upstream';
-  readonly retry: RetryConfig;
+  readonly retry_on_failure: RetryConfig;
+  readonly sending_queue: { readonly num_consumers: number };
 }
 
-export function engineOptions(o: OtlpExporterOptions): EngineOptions {
+/** `timeoutMs` is the resolved one (config, then OTEL_EXPORTER_OTLP_*_TIMEOUT, then the default). */
+export function engineOptions(config: OtlpEngineConfig, timeoutMs: number): EngineOptions {
+  const retry = config.retry_on_failure;
   return {
-    maxRequestBytes: o.maxRequestBytes,
-    timeoutMs: o.timeoutMs,
-    concurrency: o.concurrency,
-    serializer: o.serializer,
+    maxRequestBytes: config.max_request_bytes,
+    timeoutMs,
+    concurrency: config.sending_queue.num_consumers,
+    serializer: config.serializer,
     retry: {
-      enabled: o.retry.enabled,
-      initialIntervalMs: o.retry.initial_interval,
-      maxIntervalMs: o.retry.max_interval,
-      maxElapsedMs: o.retry.max_elapsed_time,
-      multiplier: o.retry.multiplier,
-      randomizationFactor: o.retry.randomization_factor,
+      enabled: retry.enabled,
+      initialIntervalMs: retry.initial_interval,
+      maxIntervalMs: retry.max_interval,
+      maxElapsedMs: retry.max_elapsed_time,
+      multiplier: retry.multiplier,
+      randomizationFactor: retry.randomization_factor,
     },
   };
 }

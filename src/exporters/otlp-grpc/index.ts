@@ -17,13 +17,7 @@ export const otlpGrpcExporterFactory: ExporterFactory<OtlpGrpcConfig> = {
     const concurrency = config.sending_queue.num_consumers;
     return new OtlpMetricsExporter(
       () => createGrpcTransport(resolved, concurrency),
-      engineOptions({
-        maxRequestBytes: config.max_request_bytes,
-        timeoutMs: resolved.timeoutMs,
-        concurrency,
-        serializer: config.serializer,
-        retry: config.retry_on_failure,
-      }),
+      engineOptions(config, resolved.timeoutMs),
       settings.logger,
       { endpoint: grpcTarget(resolved.endpoint), tls: resolved.tls.secure, compression: resolved.compression, id: settings.id },
     );

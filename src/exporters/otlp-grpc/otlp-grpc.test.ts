@@ -3,38 +3,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { OtlpGrpcReceiver, rowKey, startByteCountingProxy } from '../../../test/helpers/otlp-receiver.ts';
 import type { ExportBatch } from '../types.ts';
+import { FAST_RETRY, exporterTestBed } from '../otlp-common/exporter-test-bed.ts';
 import { recordingLogger, smallResources } from '../otlp-common/test-support.ts';
-import { otlpGrpcExporterFactory, type OtlpMetricsExporter } from './index.ts';
+import { otlpGrpcExporterFactory } from './index.ts';
 import { classifyGrpcError } from './transport.ts';
 
-const receivers: OtlpGrpcReceiver[] = [];
-const exporters: OtlpMetricsExporter[] = [];
-const savedEnv = { ...process.env };
-
-afterEach(async () => {
-  for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_EXPORTER_OTLP_')) delete process.env[key];
-  Object.assign(process.env, savedEnv);
-  await Promise.all(exporters.splice(0).map((e) => e.shutdown()));
-  await Promise.all(receivers.splice(0).map((r) => r.stop()));
-});
-
-async function receiver(options?: ConstructorParameters<typeof OtlpGrpcReceiver>[0]): Promise<OtlpGrpcReceiver> {
-  const r = await new OtlpGrpcReceiver(options).start();
-  receivers.push(r);
-  return r;
-}
-
-const FAST_RETRY = { initial_interval: '10ms', max_interval: '50ms', max_elapsed_time: '5s' };
-
-function exporter(config: Record<string, unknown>, log = recordingLogger()): OtlpMetricsExporter {
-  const parsed = otlpGrpcExporterFactory.configSchema.parse(config);
-  const e = otlpGrpcExporterFactory.create({ id: 'otlp/test', logger: log }, parsed) as OtlpMetricsExporter;
-  exporters.push(e);
-  return e;
-}
+const bed = exporterTestBed(otlpGrpcExporterFactory, 'otlp/test');
+const receiver = (options?: ConstructorParameters<typeof OtlpGrpcReceiver>[0]): Promise<OtlpGrpcReceiver> => bed.receiver(new OtlpGrpcReceiver(options));
+const exporter = bed.exporter;
 
 function batch(resources = smallResources(10, 5, 3)): ExportBatch {
   return { scope: { name: 'xen-otel-agent/test', version: '1.2.3' }, resources };

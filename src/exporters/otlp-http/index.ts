@@ -25,13 +25,7 @@ export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpConfig> = {
     const concurrency = config.sending_queue.num_consumers;
     return new OtlpMetricsExporter(
       () => createHttpTransport({ url, headers: resolved.headers, compression: resolved.compression, tls: resolved.tls, concurrency }),
-      engineOptions({
-        maxRequestBytes: config.max_request_bytes,
-        timeoutMs: resolved.timeoutMs,
-        concurrency,
-        serializer: config.serializer,
-        retry: config.retry_on_failure,
-      }),
+      engineOptions(config, resolved.timeoutMs),
       settings.logger,
       { endpoint: url, compression: resolved.compression, id: settings.id },
     );

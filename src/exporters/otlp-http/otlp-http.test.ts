@@ -2,40 +2,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OtlpHttpReceiver, rowKey } from '../../../test/helpers/otlp-receiver.ts';
-import { recordingLogger, smallResources } from '../otlp-common/test-support.ts';
-import type { OtlpMetricsExporter } from '../otlp-common/exporter.ts';
+import { FAST_RETRY, exporterTestBed } from '../otlp-common/exporter-test-bed.ts';
+import { smallResources } from '../otlp-common/test-support.ts';
 import type { ExportBatch } from '../types.ts';
 import { metricsUrl, otlpHttpExporterFactory } from './index.ts';
 import { classifyHttpStatus, parseRetryAfterMs } from './transport.ts';
 
-const receivers: OtlpHttpReceiver[] = [];
-const exporters: OtlpMetricsExporter[] = [];
-const savedEnv = { ...process.env };
-
-afterEach(async () => {
-  for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_EXPORTER_OTLP_')) delete process.env[key];
-  Object.assign(process.env, savedEnv);
-  await Promise.all(exporters.splice(0).map((e) => e.shutdown()));
-  await Promise.all(receivers.splice(0).map((r) => r.stop()));
-});
-
-async function receiver(options?: ConstructorParameters<typeof OtlpHttpReceiver>[0]): Promise<OtlpHttpReceiver> {
-  const r = await new OtlpHttpReceiver(options).start();
-  receivers.push(r);
-  return r;
-}
-
-function exporter(config: Record<string, unknown>, log = recordingLogger()): OtlpMetricsExporter {
-  const e = otlpHttpExporterFactory.create({ id: 'otlphttp/test', logger: log }, otlpHttpExporterFactory.configSchema.parse(config)) as OtlpMetricsExporter;
-  exporters.push(e);
-  return e;
-}
+const bed = exporterTestBed(otlpHttpExporterFactory, 'otlphttp/test');
+const receiver = (options?: ConstructorParameters<typeof OtlpHttpReceiver>[0]): Promise<OtlpHttpReceiver> => bed.receiver(new OtlpHttpReceiver(options));
+const exporter = bed.exporter;
 
 const batch = (resources = smallResources(10, 5, 3)): ExportBatch => ({ scope: { name: 'xen-otel-agent/test' }, resources });
 const signal = (): AbortSignal => AbortSignal.timeout(20_000);
-const FAST_RETRY = { initial_interval: '10ms', max_interval: '50ms', max_elapsed_time: '5s' };
 
 describe('otlphttp exporter', () => {
   it('POSTs gzip protobuf to <endpoint>/v1/metrics, packed under the bound, with headers and exact timestamps', async () => {

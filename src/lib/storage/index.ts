@@ -1,5 +1,4 @@
 // Leaf library shared by the storage receivers (sr_usage, pbd_attachment, multipath, storage_targets).
-export { storageReceiverConfigSchema, metricsEnablementSchema, poolsSchema, type StorageReceiverConfig } from './config.ts';
 export { HOST_POINT_ATTRIBUTES, HOST_POINT_ATTRIBUTE_DOCS, hostPointAttributes, type StorageAttributes } from './identity.ts';
 export {
   MPATH_BOOT_KEY,

@@ -197,6 +197,20 @@ export function testSettings(pools: readonly XapiPool[], id = 'test/storage', no
   return { settings: { id, logger, clock: { now: () => nowMs }, pools: fakePoolProvider(pools) }, lines };
 }
 
+/** What a test needs of a receiver factory (structural: this library does not import the plugin API). */
+interface TestableFactory<S> {
+  readonly configSchema: { parse(input: unknown): unknown };
+  createScraper(settings: ReturnType<typeof testSettings>['settings'], config: never): S;
+}
+
+/** A scraper of `factory` over one fake pool `prod` holding `inventory`, with `config` beside `pools: [prod]`. */
+export function scraperOnFakePool<S>(factory: TestableFactory<S>, inventory: InventoryFixture, config: Record<string, unknown> = {}) {
+  const pool = fakePool('prod', inventoryFrom(inventory));
+  const { settings, lines } = testSettings([pool]);
+  const scraper = factory.createScraper(settings, factory.configSchema.parse({ pools: ['prod'], ...config }) as never);
+  return { scraper, pool, lines };
+}
+
 // ---- secrets ------------------------------------------------------------------------------------------------
 /** Marker planted in every secret; a test greps outputs for it. */
 export const SECRET_MARK = 'S3CRET';

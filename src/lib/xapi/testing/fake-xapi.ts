@@ -7,6 +7,7 @@ import * as https from 'node:https';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { RpcRaw, encodeValue, failureResponse, successResponse, type RpcValue } from '../../../simulator/xmlrpc.ts';
 
 const require = createRequire(import.meta.url);
 type DeserializerCtor = new () => {
@@ -15,48 +16,36 @@ type DeserializerCtor = new () => {
 const Deserializer = require('xmlrpc/lib/deserializer.js') as DeserializerCtor;
 
 // ---- xapi's byte format ----------------------------------------------------------------------------------------
+// Written by the simulator's encoder, which reproduces xapi's bytes (src/simulator/xmlrpc.ts). Test code only: the
+// library's production code never imports the simulator.
 
-export class Dbl {
-  readonly value: string;
-  constructor(value: string) {
-    this.value = value;
-  }
-}
-export class DateTimeValue {
-  readonly value: string;
-  constructor(value: string) {
-    this.value = value;
+/** `<dateTime.iso8601>` with the text as given (`20250101T00:00:00Z`). */
+export class DateTimeValue extends RpcRaw {
+  constructor(text: string) {
+    super(`<value><dateTime.iso8601>${text}</dateTime.iso8601></value>`);
   }
 }
 /** Pre-encoded `<value>…</value>` XML (e.g. `<i4>`). */
-export class RawXml {
-  readonly xml: string;
-  constructor(xml: string) {
-    this.xml = xml;
-  }
-}
-/** A value in xapi's wire model: strings (int64 included), booleans, doubles, dateTimes, sets, maps/records. */
-export type XapiWire = string | boolean | Dbl | DateTimeValue | RawXml | XapiWire[] | { [key: string]: XapiWire };
+export { RpcRaw as RawXml };
+/** A value in xapi's wire model: strings (int64 included), booleans, dateTimes, raw XML, sets, maps/records. */
+export type XapiWire = string | boolean | RpcRaw | XapiWire[] | { [key: string]: XapiWire };
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+function toRpcValue(v: XapiWire): RpcValue {
+  if (typeof v === 'string' || typeof v === 'boolean' || v instanceof RpcRaw) return v;
+  if (Array.isArray(v)) return v.map(toRpcValue);
+  return new Map(Object.entries(v).map(([k, x]) => [k, toRpcValue(x)]));
+}
 
 export function xapiValue(v: XapiWire): string {
-  if (typeof v === 'string') return v === '' ? '<value></value>' : `<value>${escape(v)}</value>`;
-  if (typeof v === 'boolean') return `<value><boolean>${v ? 1 : 0}</boolean></value>`;
-  if (v instanceof Dbl) return `<value><double>${v.value}</double></value>`;
-  if (v instanceof RawXml) return v.xml;
-  if (v instanceof DateTimeValue) return `<value><dateTime.iso8601>${v.value}</dateTime.iso8601></value>`;
-  if (Array.isArray(v)) return `<value><array><data>${v.map(xapiValue).join('')}</data></array></value>`;
-  // Map keys are written unescaped by xapi (RPC add_member uses Buffer.add_string).
-  return `<value><struct>${Object.entries(v).map(([k, x]) => `<member><name>${k}</name>${xapiValue(x)}</member>`).join('')}</struct></value>`;
+  return encodeValue(toRpcValue(v));
 }
 
 export function xapiSuccess(valueXml: string): string {
-  return `<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>${valueXml}</member></struct></value></param></params></methodResponse>`;
+  return successResponse(new RpcRaw(valueXml));
 }
 
-export function xapiFailure(parts: string[]): string {
-  return `<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name>${xapiValue(parts)}</member></struct></value></param></params></methodResponse>`;
+export function xapiFailure([code, ...params]: readonly [string, ...string[]]): string {
+  return failureResponse(code, params);
 }
 
 // ---- server --------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-// Config pieces every storage receiver shares: which pools to read and which metrics to emit.
+// Config pieces every receiver shares, whatever it reads: which pools it reads (names from the top-level `pools:`)
+// and which of its metrics it emits. A leaf library, so plugins may import it.
 
 import { z } from 'zod';
 
@@ -32,11 +33,12 @@ export function metricsEnablementSchema(metricNames: readonly string[]) {
     });
 }
 
-export interface StorageReceiverConfig {
+/** A receiver whose whole config is the shared pieces (the storage receivers). */
+export interface PoolsAndMetricsConfig {
   pools: string[];
   metrics: Record<string, { enabled: boolean }>;
 }
 
-export function storageReceiverConfigSchema(metricNames: readonly string[]): z.ZodType<StorageReceiverConfig> {
+export function poolsAndMetricsConfigSchema(metricNames: readonly string[]): z.ZodType<PoolsAndMetricsConfig> {
   return z.strictObject({ pools: poolsSchema, metrics: metricsEnablementSchema(metricNames) });
 }
