@@ -66,7 +66,7 @@ service:
     // act
     await agent.start();
     const sink = memory.instances.get('memory')!;
-    await vi.waitFor(() => expect(sink.batches.length).toBeGreaterThan(0), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(sink.batches.length).toBeGreaterThan(0), { timeout: 20_000, interval: 10 });
     await agent.shutdown();
     // assert
     const first = sink.batches[0]!;

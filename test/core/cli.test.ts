@@ -99,12 +99,11 @@ service:
       });
       void exited.then(() => reject(new Error(`exited early: ${stderr}`)));
     });
-    const signalledAt = Date.now();
     child.kill('SIGTERM');
     const code = await exited;
-    // assert
+    // assert: exit code 0 is a graceful shutdown; one that overran its budget is forced out with code 1
+    // (FORCE_EXIT_AFTER_SIGNAL_MS), so no wall-clock bound is needed here.
     expect(code).toBe(0);
-    expect(Date.now() - signalledAt).toBeLessThan(5000);
     expect(stdout).toMatch(/ agent → metrics\/_agent resources=1 /); // final self-telemetry
     expect(stdout).toMatch(/debug shutdown: \d+ batches, \d+ points\n$/);
     const logs = stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string });

@@ -87,7 +87,7 @@ service:
     agents.push(agent);
     // act: start blocks on the gated exporter
     const started = agent.start();
-    await vi.waitFor(() => expect(agent.healthAddress).toBeDefined(), { timeout: 5000, interval: 5 });
+    await vi.waitFor(() => expect(agent.healthAddress).toBeDefined(), { timeout: 20_000, interval: 5 });
     const port = agent.healthAddress!.port;
     const liveWhileStarting = await get(port, '/healthz');
     const readyWhileStarting = await get(port, '/readyz');

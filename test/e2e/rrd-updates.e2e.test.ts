@@ -71,7 +71,8 @@ interface Point {
 }
 
 describe('rrd_updates end to end', () => {
-  it('delivers every sample exactly once through an OTLP outage, a dead host and migrations', { timeout: 120_000 }, async () => {
+  // ~25 s alone; the waits below stretch the run (not the checks) when a loaded machine makes the agent slower.
+  it('delivers every sample exactly once through an OTLP outage, a dead host and migrations', { timeout: 300_000 }, async () => {
     // ---- arrange: the agent from a YAML config, as a user would run it ----
     const user = sim.info.users.find((u) => u.role === 'read-only')!;
     const dir = mkdtempSync(path.join(tmpdir(), 'rrd-e2e-'));
@@ -118,6 +119,36 @@ service:
     };
     const min = (m: number) => t0 + m * 60_000;
 
+    // What the OTLP receiver got so far, scanned incrementally: the newest host cpu_avg row per host (pool time, s)
+    // and the killed host's `up` points (agent time, ms). The scenario waits on these instead of assuming the agent
+    // keeps pace with the 30x pool clock: on a loaded machine it can lag behind by whole pool minutes.
+    const newestByHost = new Map<string, number>();
+    const killedUpSeen: { tMs: number; v: number }[] = [];
+    let scanned = 0;
+    const scan = (): void => {
+      for (; scanned < otlp.received.length; scanned++) {
+        for (const rm of otlp.received[scanned]!.request.resourceMetrics) {
+          const res = attributesOf(rm.resource?.attributes ?? []);
+          if (res['xen.vm.uuid'] !== undefined || typeof res['host.id'] !== 'string') continue;
+          const hostId = res['host.id'];
+          for (const sm of rm.scopeMetrics) for (const m of sm.metrics) {
+            if (m.name === 'xen.host.cpu.average_utilization') {
+              for (const p of m.gauge?.dataPoints ?? []) {
+                const t = Number(BigInt(p.timeUnixNano) / 1_000_000_000n);
+                if (t > (newestByHost.get(hostId) ?? 0)) newestByHost.set(hostId, t);
+              }
+            } else if (m.name === 'xen.rrd.scrape.up' && hostId === killed.uuid) {
+              for (const p of m.gauge?.dataPoints ?? []) killedUpSeen.push({ tMs: Number(BigInt(p.timeUnixNano) / 1_000_000n), v: p.value === 'asInt' ? Number(p.asInt) : p.asDouble! });
+            }
+          }
+        }
+      }
+    };
+    const deliveredUpTo = (host: string): number => {
+      scan();
+      return newestByHost.get(host) ?? 0;
+    };
+
     // ---- act: 10 minutes of pool time ----
     const t0 = sim.now();
     await agent.start();
@@ -134,33 +165,23 @@ service:
     await untilPoolTime(min(6));
     migrate();
     await untilPoolTime(min(KILL_AT_MIN));
+    // The host dies only once the agent has delivered its backlog from the outage (asserted below): on a loaded
+    // machine that can take longer than the two pool minutes the schedule leaves for it.
+    await otlp.waitFor(() => deliveredUpTo(killed.uuid) > outageEnd / 1000, 120_000);
     sim.admin.setFault(killed.uuid, { kind: 'down' });
     const killedAtRealMs = Date.now();
-    await untilPoolTime(min(8));
+    const killedAtPool = sim.now();
+    // The rest of the schedule keeps its length after the kill, wherever the wait above put it.
+    await untilPoolTime(Math.max(min(8), killedAtPool + 60_000));
     migrate();
-    await untilPoolTime(min(POOL_MINUTES));
+    await untilPoolTime(Math.max(min(POOL_MINUTES), killedAtPool + 3 * 60_000));
     const endS = sim.now() / 1000;
-    // Let the backlog drain: wait until every live host's cpu_avg reached the end time.
+    // Let the backlog drain: wait until every live host's cpu_avg reached the end time, and until a scrape of the
+    // killed host that started well after the kill (see the `up` checks below) was delivered.
     const liveHosts = sim.info.hosts.filter((h) => h.uuid !== killed.uuid).map((h) => h.uuid);
-    const newestByHost = new Map<string, number>();
-    let scanned = 0;
-    const caughtUp = () => {
-      for (; scanned < otlp.received.length; scanned++) {
-        for (const rm of otlp.received[scanned]!.request.resourceMetrics) {
-          const res = attributesOf(rm.resource?.attributes ?? []);
-          if (res['xen.vm.uuid'] !== undefined || typeof res['host.id'] !== 'string') continue;
-          for (const sm of rm.scopeMetrics) for (const m of sm.metrics) {
-            if (m.name !== 'xen.host.cpu.average_utilization') continue;
-            for (const p of m.gauge?.dataPoints ?? []) {
-              const t = Number(BigInt(p.timeUnixNano) / 1_000_000_000n);
-              if (t > (newestByHost.get(res['host.id']) ?? 0)) newestByHost.set(res['host.id'], t);
-            }
-          }
-        }
-      }
-      return liveHosts.every((h) => (newestByHost.get(h) ?? 0) >= endS - 5);
-    };
-    await otlp.waitFor(caughtUp, 30_000);
+    const caughtUp = () =>
+      liveHosts.every((h) => deliveredUpTo(h) >= endS - 5) && killedUpSeen.some((p) => p.tMs > killedAtRealMs + 2000);
+    await otlp.waitFor(caughtUp, 120_000);
     await agent.shutdown();
     sim.admin.pauseDynamics(true);
 

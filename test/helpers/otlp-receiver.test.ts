@@ -5,7 +5,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeResource, encodeScopeField } from '../../src/exporters/otlp-common/proto-encoder.ts';
 import { smallResources } from '../../src/exporters/otlp-common/test-support.ts';
 import { OtlpGrpcReceiver, OtlpHttpReceiver } from './otlp-receiver.ts';
@@ -60,6 +60,26 @@ describe('OtlpGrpcReceiver', () => {
         value: 0.5,
       },
     ]);
+  });
+
+  it('failFor: the window opens on the first refused call, however late that call comes', () => {
+    vi.useFakeTimers();
+    try {
+      const plan = { code: status.ABORTED };
+      const r = new OtlpGrpcReceiver();
+      r.failures.failFor(150, plan);
+      vi.advanceTimersByTime(10_000); // a slow client: the first call comes long after failFor
+      expect(r.failures.take(0)).toBe(plan);
+      vi.advanceTimersByTime(149);
+      expect(r.failures.take(0)).toBe(plan);
+      vi.advanceTimersByTime(1);
+      expect(r.failures.take(0)).toBeNull();
+      r.failures.failFor(150, plan);
+      r.failures.reset();
+      expect(r.failures.take(0)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('answers a chosen code for the next N calls, then accepts; stop/start keeps the port', async () => {

@@ -80,18 +80,27 @@ class FailureSwitch {
   private _plan: FailurePlan | null = null;
   private _remaining = 0;
   private _until = 0;
+  /** Length of a failFor window not yet started (its clock starts on the first call it refuses). */
+  private _windowMs = 0;
   private _predicate: ((rawBytes: number) => FailurePlan | null) | null = null;
 
   failNext(count: number, plan: FailurePlan): void {
     this._plan = plan;
     this._remaining = count;
     this._until = 0;
+    this._windowMs = 0;
   }
 
+  /**
+   * Fails every call for `ms`, counted from the first call it refuses (not from now): a loaded machine may take
+   * longer than the window to set up the client and send the first request, and a window that closed before the
+   * first call would test nothing.
+   */
   failFor(ms: number, plan: FailurePlan): void {
     this._plan = plan;
     this._remaining = 0;
-    this._until = Date.now() + ms;
+    this._windowMs = ms;
+    this._until = 0;
   }
 
   /** Decide per request from its raw size (e.g. emulate a receive-size limit). */
@@ -103,6 +112,7 @@ class FailureSwitch {
     this._plan = null;
     this._remaining = 0;
     this._until = 0;
+    this._windowMs = 0;
     this._predicate = null;
   }
 
@@ -112,6 +122,11 @@ class FailureSwitch {
     if (this._plan === null) return null;
     if (this._remaining > 0) {
       this._remaining--;
+      return this._plan;
+    }
+    if (this._windowMs > 0) {
+      this._until = Date.now() + this._windowMs;
+      this._windowMs = 0;
       return this._plan;
     }
     if (Date.now() < this._until) return this._plan;

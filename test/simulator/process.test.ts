@@ -131,9 +131,10 @@ describe('scale', () => {
       const vmCount = (first.text.match(/<member><name>is_control_domain<\/name>/g) ?? []).length;
       expect(vmCount).toBeGreaterThanOrEqual(64 * 100 + 64);
       for (const a of again) expect(a.bytes).toBe(first.bytes);
-      // The first call encodes 6,500 records; a cached one only starts writing a prebuilt buffer.
+      // The first call encodes 6,500 records; a cached one only starts writing a prebuilt buffer. How much faster that
+      // is gets printed, not asserted (a wall-clock comparison flakes on a loaded machine; bench/ measures speed):
+      // the cache itself is tested in test/simulator/xmlrpc.test.ts.
       const cachedTtfb = Math.min(...again.map((a) => a.ttfb));
-      expect(cachedTtfb).toBeLessThan(Math.max(50, first.ttfb / 2));
       const cachedMs = Math.min(...again.map((a) => a.total));
       const firstMs = first.total;
       const heapMb = process.memoryUsage().heapUsed / 1024 / 1024;

@@ -68,6 +68,27 @@ describe('PoolDb events', () => {
     expect(db.changesSince(db.generation - 1, 'all')?.length).toBe(1);
   });
 
+  // What test/simulator/process.test.ts "scale" used to infer from time-to-first-byte (a wall-clock check that
+  // belongs in bench/): a repeated get_all_records is served from the cache, and a change re-encodes correctly.
+  it('caches the get_all_records response until its class changes; the re-encoded one equals a fresh encoding', () => {
+    const build = (labels: string[]): PoolDb => {
+      const db = new PoolDb();
+      labels.forEach((label, i) => db.add('network', `OpaqueRef:n${i}`, { uuid: `u${i}`, name_label: label }));
+      db.add('pool', 'OpaqueRef:p', { uuid: 'up', name_label: 'pool' });
+      return db;
+    };
+    const db = build(['a', 'b', 'c']);
+    const first = db.allRecordsResponse('network');
+    expect(db.allRecordsResponse('network')).toBe(first);
+    db.set('OpaqueRef:p', 'name_label', 'pool2'); // another class: the network response stays cached
+    expect(db.allRecordsResponse('network')).toBe(first);
+    db.set('OpaqueRef:n1', 'name_label', 'b2');
+    const changed = db.allRecordsResponse('network');
+    expect(changed).not.toBe(first);
+    expect(changed.bytes.toString('utf8')).toBe(build(['a', 'b2', 'c']).allRecordsResponse('network').bytes.toString('utf8'));
+    expect(db.allRecordsResponse('network')).toBe(changed);
+  });
+
   it('formats tokens as %020d,%020d and parses them back', () => {
     expect(formatToken(82)).toBe('00000000000000000082,00000000000000000000');
     expect(parseToken('00000000000000000082,00000000000000000000')).toBe(82);

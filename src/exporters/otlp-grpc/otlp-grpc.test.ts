@@ -188,12 +188,15 @@ describe('otlp (gRPC) exporter', () => {
 
   it('retries UNAVAILABLE for a time window and DEADLINE_EXCEEDED-class codes', async () => {
     const r = await receiver();
+    // The window opens on the first refused call (see FailureSwitch.failFor), so at least that call is retried
+    // however slowly the client connects; FAST_RETRY's backoff leaves the exporter seconds past the window.
     r.failures.failFor(150, { code: status.ABORTED });
     const e = exporter({ endpoint: `http://${r.address}`, retry_on_failure: FAST_RETRY });
     const b = batch();
     expect((await e.export(b, signal())).failedKeys.size).toBe(0);
     expectExactlyOnce(r, b);
     expect(e.stats().retries).toBeGreaterThan(0);
+    expect(r.calls - r.received.length).toBe(e.stats().retries);
   });
 
   it('survives a receiver that is down, then comes back: no loss, no duplicates', async () => {
