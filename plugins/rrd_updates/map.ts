@@ -317,10 +317,13 @@ function buildLayout(legend: readonly LegendEntry[], context: RrdMapContext, mat
     group.slots.push(index);
   });
 
+  // A layout lives as long as its host, and a pool has ~4,000 columns per host: arrays grown by push() keep spare
+  // capacity (16 elements after the first push), which was a third of a 64-host pool's layouts (~33 MB).
+  // Keep exact-size copies.
   return {
     resources,
-    slots,
-    groups,
+    slots: slots.map((slot) => ({ ...slot, columns: slot.columns.slice() })),
+    groups: groups.map((group) => ({ resource: group.resource, metrics: group.metrics.map((m) => ({ metric: m.metric, slots: m.slots.slice() })) })),
     scale,
     counts: {
       columns: legend.length,
