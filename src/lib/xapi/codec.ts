@@ -86,7 +86,9 @@ export function decodeMethodResponse(body: Buffer | string): Promise<XmlRpcValue
         }
         return;
       }
-      resolve(result as XmlRpcValue);
+      // The decoded strings are V8 slices of the whole response text; without a copy every inventory record
+      // keeps the full get_all_records body (tens of MB) alive for as long as the record lives.
+      resolve(structuredClone(result) as XmlRpcValue);
     });
     input.end(body);
   });

@@ -73,15 +73,22 @@ function exchangeOnce(request: HttpExchange): Promise<HttpResult> {
   const headers: Record<string, string | number> = { ...request.headers };
   if (request.body !== undefined) headers['Content-Length'] = Buffer.byteLength(request.body, 'utf8');
 
-  return new Promise<HttpResult>((resolve, reject) => {
+  // Node's keep-alive agent leaves listeners on a pooled socket that still reach this request's closures; settling
+  // through a variable we clear (and emptying `chunks`) keeps a finished response body from living on with the socket.
+  let settle: ((err: unknown, result?: HttpResult) => void) | undefined;
+  const promise = new Promise<HttpResult>((resolve, reject) => {
+    settle = (err, result) => (err === undefined && result !== undefined ? resolve(result) : reject(err));
+  });
+  {
     let done = false;
     let responded = false;
     const finish = (err: unknown, result?: HttpResult) => {
       if (done) return;
       done = true;
       combined.removeEventListener('abort', onAbort);
-      if (err === undefined && result !== undefined) resolve(result);
-      else reject(err);
+      const s = settle!;
+      settle = undefined;
+      s(err, result);
     };
     const req = transport.request({
       agent: endpoint.protocol === 'https:' ? request.agents.https : request.agents.http,
@@ -131,13 +138,18 @@ function exchangeOnce(request: HttpExchange): Promise<HttpResult> {
         }
         chunks.push(chunk);
       });
-      res.on('end', () => finish(undefined, { status, headers: flattenHeaders(res.headers), body: Buffer.concat(chunks, size) }));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks, size);
+        chunks.length = 0;
+        finish(undefined, { status, headers: flattenHeaders(res.headers), body });
+      });
       res.on('error', (err) => finish(classifySocketError(err, endpoint)));
       res.on('aborted', () => finish(new XapiError(XapiErrorCode.UNREACHABLE, 'connection closed mid-response', { details: { endpoint: endpoint.origin } })));
     });
 
     req.end(request.body);
-  });
+  }
+  return promise;
 }
 
 function tooLarge(endpoint: Endpoint, maxBytes: number): XapiError {
