@@ -4,9 +4,9 @@
 //
 //   node bench/export.ts [--rows 1,12] [--serializer native,upstream] [--runs 3]
 //
-// The child is a raw-buffer gRPC sink (no decode: counts bytes and calls), the fastest possible collector.
+// The child is the sink of `npm run bench` (bench/sink.ts, forked through bench/run.ts --sink): a raw-buffer gRPC
+// sink (no decode: counts bytes and calls), the fastest possible collector.
 
-import * as grpc from '@grpc/grpc-js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -17,42 +17,6 @@ import { encodeResourceBoundedUpstream } from '../src/exporters/otlp-common/sdk-
 import { batchPoints, syntheticBatch } from '../src/exporters/otlp-common/synthetic.ts';
 import { recordingLogger } from '../src/exporters/otlp-common/test-support.ts';
 import type { ExportBatch } from '../src/exporters/types.ts';
-
-// ---- child: raw sink ----
-if (process.argv[2] === '--sink') {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  let calls = 0;
-  let bytes = 0;
-  server.addService(
-    {
-      Export: {
-        path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: (b: Buffer) => b,
-        requestDeserialize: (b: Buffer) => b,
-        responseSerialize: (b: Buffer) => b,
-        responseDeserialize: (b: Buffer) => b,
-      },
-    },
-    {
-      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-        calls++;
-        bytes += call.request.length;
-        cb(null, Buffer.alloc(0));
-      },
-    },
-  );
-  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-    if (err) throw err;
-    process.send!({ port });
-  });
-  process.on('message', (m: { stats?: boolean }) => {
-    if (m.stats) process.send!({ calls, bytes });
-  });
-} else {
-  await main();
-}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -94,7 +58,7 @@ async function main(): Promise<void> {
   const rowsList = arg('rows', '1,12').split(',').map(Number);
   const serializers = arg('serializer', 'native,upstream').split(',') as ('native' | 'upstream')[];
   const runs = Number(arg('runs', '3'));
-  const child = fork(fileURLToPath(import.meta.url), ['--sink'], { stdio: 'inherit' });
+  const child = fork(fileURLToPath(new URL('./run.ts', import.meta.url)), ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [{ port }] = (await once(child, 'message')) as [{ port: number }];
   console.log(`node ${process.version}, sink pid ${child.pid} on 127.0.0.1:${port}`);
 
@@ -141,3 +105,5 @@ async function main(): Promise<void> {
     child.kill();
   }
 }
+
+await main();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import inventoryJson from './testdata/inventory.json' with { type: 'json' };
 import type { MetricBatch } from '../../src/plugin-api/index.ts';
-import { fakePool, inventoryFrom, testSettings, scraperOnFakePool, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
+import { fakePool, inventoryFrom, testSettings, expectGoldenScrape, scraperOnFakePool, type InventoryFixture } from '../../src/lib/storage/testing.ts';
 import { toGolden } from '../../src/lib/storage/golden.ts';
 import { catalogue, factory } from './index.ts';
 
@@ -26,14 +26,7 @@ function broken(): InventoryFixture {
 }
 
 describe('multipath scraper', () => {
-  it('maps hosts and LUNs (golden)', async () => {
-    const { scraper, pool } = setup(fixture);
-    const { batch, errors } = await scraper.scrape(signal());
-    expect(errors).toEqual([]);
-    expect(pool.stats().xmlRpcCalls).toBe(0);
-    await expect(toGolden(batch)).toMatchFileSnapshot('./testdata/expected.json');
-    expect(undeclaredInBatch(batch, catalogue)).toEqual([]);
-  });
+  it('maps hosts and LUNs (golden)', () => expectGoldenScrape(factory, fixture, catalogue, './testdata/expected.json'));
 
   it('reads multipathing from the field or the legacy other_config key', async () => {
     const { scraper } = setup(fixture);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import inventoryJson from './testdata/inventory.json' with { type: 'json' };
 import type { MetricBatch } from '../../src/plugin-api/index.ts';
-import { inventoryFrom, scraperOnFakePool, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
+import { inventoryFrom, expectGoldenScrape, scraperOnFakePool, type InventoryFixture } from '../../src/lib/storage/testing.ts';
 import { toGolden } from '../../src/lib/storage/golden.ts';
 import { catalogue, factory } from './index.ts';
 
@@ -17,14 +17,7 @@ function seriesOf(batch: MetricBatch, srUuid: string, metric: string) {
 }
 
 describe('pbd_attachment scraper', () => {
-  it('reports every host×SR and the detached count per SR (golden)', async () => {
-    const { scraper, pool } = scraperFor(fixture);
-    const { batch, errors } = await scraper.scrape(signal());
-    expect(errors).toEqual([]);
-    expect(pool.stats().xmlRpcCalls).toBe(0);
-    await expect(toGolden(batch)).toMatchFileSnapshot('./testdata/expected.json');
-    expect(undeclaredInBatch(batch, catalogue)).toEqual([]);
-  });
+  it('reports every host×SR and the detached count per SR (golden)', () => expectGoldenScrape(factory, fixture, catalogue, './testdata/expected.json'));
 
   it('puts the host on the point and the SR on the resource', async () => {
     const { scraper } = scraperFor(fixture);

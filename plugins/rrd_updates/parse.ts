@@ -421,18 +421,31 @@ class Scanner {
       const key = this._jsonKey();
       this._expect(COLON, "':'");
       onKey(key);
-      this._ws();
-      const c = this.peek();
-      if (c === COMMA) {
-        this._pos++;
-        continue;
-      }
-      if (c === RBRACE) {
-        this._pos++;
-        return;
-      }
-      throw this.fail(c === -1 ? "unexpected end of input, expected ',' or '}'" : "expected ',' or '}'");
+      if (this._nextOrClose(RBRACE, "unexpected end of input, expected ',' or '}'", "expected ',' or '}'")) return;
     }
+  }
+
+  /**
+   * The step after each element of a JSON object or array: consumes `,` (false: another element follows) or
+   * `close` (true: the container ended); anything else fails with `endMsg` at the end of input, else `sepMsg`.
+   * Messages are constants at the call sites, so the value loop allocates nothing here.
+   */
+  private _nextOrClose(close: number, endMsg: string, sepMsg: string): boolean {
+    // Fast path: no whitespace before the separator in any dialect xapi writes.
+    let c = this._pos < this._len ? this._buf[this._pos]! : -1;
+    if (c !== COMMA && c !== close) {
+      this._ws();
+      c = this.peek();
+    }
+    if (c === COMMA) {
+      this._pos++;
+      return false;
+    }
+    if (c === close) {
+      this._pos++;
+      return true;
+    }
+    throw this.fail(c === -1 ? endMsg : sepMsg);
   }
 
   private _jsonKey(): number {
@@ -490,17 +503,7 @@ class Scanner {
         } else {
           for (;;) {
             legend.push(this._legendEntry(this._jsonString()));
-            this._ws();
-            const c = this.peek();
-            if (c === COMMA) {
-              this._pos++;
-              continue;
-            }
-            if (c === RBRACKET) {
-              this._pos++;
-              break;
-            }
-            throw this.fail(c === -1 ? 'unexpected end of input in legend' : "expected ',' or ']' in legend");
+            if (this._nextOrClose(RBRACKET, 'unexpected end of input in legend', "expected ',' or ']' in legend")) break;
           }
         }
         meta.legend = this._storeLegend(contentStart, this._pos - 1, legend);
@@ -636,7 +639,6 @@ class Scanner {
   private _jsonData(rows: number, columns: number): { timestamps: Float64Array; values: Float64Array } {
     const timestamps = new Float64Array(rows);
     const values = new Float64Array(rows * columns);
-    const b = this._buf;
     this._expect(LBRACKET, "'[' (data)");
     this._ws();
     let row = 0;
@@ -663,21 +665,7 @@ class Scanner {
               for (;;) {
                 if (n >= columns) throw this.fail(`row ${row} has more values than meta.columns (${columns})`);
                 values[base + n++] = this._jsonNumber();
-                // Fast path for the separator: no whitespace in any dialect xapi writes.
-                let c = this._pos < this._len ? b[this._pos]! : -1;
-                if (c !== COMMA && c !== RBRACKET) {
-                  this._ws();
-                  c = this.peek();
-                }
-                if (c === COMMA) {
-                  this._pos++;
-                  continue;
-                }
-                if (c === RBRACKET) {
-                  this._pos++;
-                  break;
-                }
-                throw this.fail(c === -1 ? 'unexpected end of input in values' : "expected ',' or ']' in values");
+                if (this._nextOrClose(RBRACKET, 'unexpected end of input in values', "expected ',' or ']' in values")) break;
               }
             }
             if (n !== columns) throw this.fail(`row ${row} has ${n} values but meta.columns is ${columns}`);
@@ -689,17 +677,7 @@ class Scanner {
         if (!seenValues) throw this.fail(`row ${row} has no 'values'`);
         timestamps[row] = t;
         row++;
-        this._ws();
-        const c = this.peek();
-        if (c === COMMA) {
-          this._pos++;
-          continue;
-        }
-        if (c === RBRACKET) {
-          this._pos++;
-          break;
-        }
-        throw this.fail(c === -1 ? 'unexpected end of input in data' : "expected ',' or ']' in data");
+        if (this._nextOrClose(RBRACKET, 'unexpected end of input in data', "expected ',' or ']' in data")) break;
       }
     }
     if (row !== rows) throw this.fail(`data has ${row} rows but meta.rows is ${rows}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import inventoryJson from './testdata/inventory.json' with { type: 'json' };
-import { fakePool, inventoryFrom, testSettings, scraperOnFakePool, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
+import { fakePool, inventoryFrom, testSettings, expectGoldenScrape, scraperOnFakePool, type InventoryFixture } from '../../src/lib/storage/testing.ts';
 import { toGolden } from '../../src/lib/storage/golden.ts';
 import { catalogue, factory } from './index.ts';
 
@@ -15,17 +15,7 @@ function valueOf(batch: Awaited<ReturnType<ReturnType<typeof scraperFor>['scrape
 }
 
 describe('sr_usage scraper', () => {
-  it('maps every SR of the inventory (golden)', async () => {
-    // arrange
-    const { scraper, pool } = scraperFor(fixture);
-    // act
-    const { batch, errors } = await scraper.scrape(signal());
-    // assert
-    expect(errors).toEqual([]);
-    expect(pool.stats().xmlRpcCalls).toBe(0);
-    await expect(toGolden(batch)).toMatchFileSnapshot('./testdata/expected.json');
-    expect(undeclaredInBatch(batch, catalogue)).toEqual([]);
-  });
+  it('maps every SR of the inventory (golden)', () => expectGoldenScrape(factory, fixture, catalogue, './testdata/expected.json', { metrics: {} }));
 
   it('computes utilisation as usage / capacity', async () => {
     const { scraper } = scraperFor(fixture);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import inventoryJson from './testdata/inventory.json' with { type: 'json' };
 import type { MetricBatch } from '../../src/plugin-api/index.ts';
-import { scraperOnFakePool, undeclaredInBatch, type InventoryFixture } from '../../src/lib/storage/testing.ts';
+import { expectGoldenScrape, scraperOnFakePool, type InventoryFixture } from '../../src/lib/storage/testing.ts';
 import { toGolden } from '../../src/lib/storage/golden.ts';
 import { catalogue, factory } from './index.ts';
 
@@ -19,14 +19,7 @@ function targets(batch: MetricBatch, srName: string) {
 }
 
 describe('storage_targets scraper', () => {
-  it('describes every SR type’s target (golden)', async () => {
-    const { scraper, pool } = setup(fixture);
-    const { batch, errors } = await scraper.scrape(signal());
-    expect(errors).toEqual([]);
-    expect(pool.stats().xmlRpcCalls).toBe(0);
-    await expect(toGolden(batch)).toMatchFileSnapshot('./testdata/expected.json');
-    expect(undeclaredInBatch(batch, catalogue)).toEqual([]);
-  });
+  it('describes every SR type’s target (golden)', () => expectGoldenScrape(factory, fixture, catalogue, './testdata/expected.json'));
 
   it('maps iSCSI (one series per portal), NFS, SMB and ISO targets', async () => {
     const { scraper } = setup(fixture);

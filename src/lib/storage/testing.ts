@@ -1,6 +1,7 @@
 // Test doubles for the storage receivers' pure mapping tests: an in-memory XapiPool over an Inventory built from
 // testdata records, and a logger that keeps every line. Not used by production code.
 
+import { expect } from 'vitest';
 import type {
   HostMetricsRecord,
   HostRecord,
@@ -16,6 +17,7 @@ import type {
   XapiPool,
   XapiPoolStats,
 } from '../xapi/types.ts';
+import { toGolden } from './golden.ts';
 
 /** Records as testdata holds them: `get_all_records`-like maps keyed by ref; missing fields get defaults. */
 export interface InventoryFixture {
@@ -209,6 +211,31 @@ export function scraperOnFakePool<S>(factory: TestableFactory<S>, inventory: Inv
   const { settings, lines } = testSettings([pool]);
   const scraper = factory.createScraper(settings, factory.configSchema.parse({ pools: ['prod'], ...config }) as never);
   return { scraper, pool, lines };
+}
+
+/** What the golden case needs of a storage scraper's result (structural, as above). */
+interface GoldenScrapable {
+  scrape(signal: AbortSignal): Promise<{ batch: Parameters<typeof toGolden>[0] & Parameters<typeof undeclaredInBatch>[0]; errors: readonly unknown[] }>;
+}
+
+/**
+ * The golden case of every storage receiver: a scrape of `inventory` has no errors, makes no XAPI call, matches
+ * the golden file `golden` (a path relative to the calling test file, as `toMatchFileSnapshot` resolves it) and
+ * emits only what `catalogue` declares.
+ */
+export async function expectGoldenScrape(
+  factory: TestableFactory<GoldenScrapable>,
+  inventory: InventoryFixture,
+  catalogue: Parameters<typeof undeclaredInBatch>[1],
+  golden: string,
+  config: Record<string, unknown> = {},
+): Promise<void> {
+  const { scraper, pool } = scraperOnFakePool(factory, inventory, config);
+  const { batch, errors } = await scraper.scrape(AbortSignal.timeout(5_000));
+  expect(errors).toEqual([]);
+  expect(pool.stats().xmlRpcCalls).toBe(0);
+  await expect(toGolden(batch)).toMatchFileSnapshot(golden);
+  expect(undeclaredInBatch(batch, catalogue)).toEqual([]);
 }
 
 // ---- secrets ------------------------------------------------------------------------------------------------
