@@ -1,4 +1,5 @@
-// Seeded randomness: the topology and the dynamics are a pure function of the seed (mulberry32 streams).
+// Seeded randomness: the topology and the dynamics are a pure function of the seed (mulberry32 streams). The
+// generator state is kept here, not in src/lib/random, because `fork` derives child streams from it.
 
 export class Rng {
   private _state: number;

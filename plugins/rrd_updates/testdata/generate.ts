@@ -3,6 +3,8 @@
 // host-owned SR I/O columns, IntelliCache, xapi process stats; VMs with vCPUs, memory, VIFs and VBDs.
 // Deterministic (seeded), so tests can assert on what it produces.
 
+import { mulberry32 } from '../../../src/lib/random/index.ts';
+
 export type GeneratedDialect = 'xml' | 'legacy' | 'nested' | 'strings';
 export type NumberFormat = '%.4f' | '%.5g' | '%.15g';
 
@@ -140,16 +142,6 @@ export function formatG(x: number, precision: number): string {
   return strip(x.toFixed(Math.max(0, precision - 1 - exp)));
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hex(random: () => number, n: number): string {
   let s = '';

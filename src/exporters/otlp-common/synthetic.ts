@@ -4,6 +4,7 @@
 
 import type { Attributes, MetricData, MetricDefinition, ResourceMetricsData, SeriesData } from '../../plugin-api/index.ts';
 import type { ExportBatch } from '../types.ts';
+import { mulberry32 } from '../../lib/random/index.ts';
 
 export interface SyntheticOptions {
   readonly hosts: number;
@@ -62,16 +63,6 @@ function uuid(rand: () => number): string {
   return `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const attrCache = new Map<string, Attributes>();
 function attrs(a: Record<string, string>): Attributes {

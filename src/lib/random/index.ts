@@ -1,0 +1,14 @@
+// Seeded pseudo-random numbers (mulberry32): small, fast, and the same stream on every machine, so simulated pools,
+// benchmark batches and generated test bodies are a pure function of their seed.
+
+/** A generator of uniform numbers in [0, 1) from a 32-bit state. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
