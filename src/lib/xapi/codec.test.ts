@@ -1,5 +1,6 @@
 // Codec against xapi's exact byte format (notes/xapi.md §4.1, §4.5), plus proof of what the `xmlrpc` package alone
-// gets wrong for XAPI (the reason codec.ts replaces parts of it).
+// gets wrong for XAPI (the reason codec.ts only uses its serializer, with XapiDouble). The decoder's own tests are in
+// xmlrpc-decoder.test.ts.
 import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -180,7 +181,7 @@ function parseCall(xml: string): Promise<{ method: string; params: unknown[] }> 
   });
 }
 
-describe('the xmlrpc package on its own (why codec.ts wraps it)', () => {
+describe('the xmlrpc package on its own (why codec.ts only keeps its serializer)', () => {
   let server: http.Server;
   let port = 0;
   beforeAll(async () => {

@@ -176,6 +176,16 @@ describe('calls and sessions', () => {
     await expect(pool.call('SR.get_all', [], signal())).rejects.toMatchObject({ code: XapiErrorCode.RESPONSE_TOO_LARGE });
   });
 
+  it('rejects an answer that stops being XML-RPC mid-stream with the PROTOCOL error of a whole-body decode', async () => {
+    const { model, pool } = await setup();
+    const broken = `<?xml version="1.0"?><methodResponse><params><param><value><struct>${'<member><name>k</name><value>v</value></member>'.repeat(2000)}<html>OpaqueRef:session-leak</html>`;
+    model.fail('SR.get_all', { status: 200, headers: { 'content-type': 'text/xml' }, body: broken });
+    const err = (await pool.call('SR.get_all', [], signal()).catch((e: unknown) => e)) as XapiError;
+    expect(err).toMatchObject({ code: XapiErrorCode.PROTOCOL, message: 'XAPI answer is not XML-RPC', details: { method: 'SR.get_all', contentType: 'text/xml' } });
+    expect(err.cause).toMatchObject({ code: XapiErrorCode.PROTOCOL, details: { offset: broken.indexOf('<html>') } });
+    expect(JSON.stringify({ d: err.details, c: (err.cause as XapiError).details })).not.toContain('session-leak');
+  });
+
   it('reads host.get_servertime as unix milliseconds', async () => {
     const { pool } = await setup();
     await expect(pool.hostServerTime('OpaqueRef:host1', signal())).resolves.toBe(Date.UTC(2025, 0, 2, 3, 4, 5));

@@ -1,12 +1,12 @@
 // One configured pool: master discovery (HOST_IS_SLAVE, seed failover), one long-lived session, an inventory kept
 // current by an `event.from` loop, and keep-alive host HTTP with a per-pool concurrency limit.
 import pLimit from 'p-limit';
-import { XapiDouble, decodeMethodResponse, encodeMethodCall, parseXapiDateTime, unwrapXapiResult, type XmlRpcValue } from './codec.ts';
+import { XapiDouble, XmlRpcResponseDecoder, encodeMethodCall, parseXapiDateTime, unwrapXapiResult, type XmlRpcDecodeOptions, type XmlRpcValue } from './codec.ts';
 import { endpointForAddress, parseEndpoint, sameEndpoint, type Endpoint } from './endpoint.ts';
 import { XapiError, XapiErrorCode, isXapiError, xapiFailureCode } from './errors.ts';
 import { EVENT_CLASSES, applyEvents, decodeEvents, emptyInventory, inventoryFromRecords, type RawRecordsByKey } from './inventory.ts';
 import { INVENTORY_CLASSES } from './records.ts';
-import { abortedError, createAgents, destroyAgents, exchange, type Agents, type HttpResult } from './transport.ts';
+import { abortedError, createAgents, destroyAgents, exchange, exchangeStreamed, isConsumed, type Agents, type BodyConsumer, type HttpResult } from './transport.ts';
 import type {
   HostHttpRequest,
   HostHttpResponse,
@@ -194,11 +194,21 @@ class Pool implements XapiPool {
     throw new XapiError(XapiErrorCode.PROTOCOL, 'host.get_servertime did not return a dateTime');
   }
 
-  private _sessionCall(session: Session, method: string, params: readonly unknown[], signal: AbortSignal | undefined, timeoutMs?: number): Promise<XmlRpcValue> {
-    return this._rpc(session.master, method, [session.id, ...params], [session.id, this._options.password.reveal()], signal, timeoutMs);
+  private _sessionCall(
+    session: Session,
+    method: string,
+    params: readonly unknown[],
+    signal: AbortSignal | undefined,
+    timeoutMs?: number,
+    decodeOptions?: XmlRpcDecodeOptions,
+  ): Promise<XmlRpcValue> {
+    return this._rpc(session.master, method, [session.id, ...params], [session.id, this._options.password.reveal()], signal, timeoutMs, true, decodeOptions);
   }
 
-  /** One XML-RPC exchange; `secrets` are redacted from any XAPI error description. */
+  /**
+   * One XML-RPC exchange; `secrets` are redacted from any XAPI error description. A 200 XML answer is decoded as it
+   * streams in (never buffered whole); `decodeOptions.recordFields` projects a get_all_records answer.
+   */
   private async _rpc(
     endpoint: Endpoint,
     method: string,
@@ -207,34 +217,35 @@ class Pool implements XapiPool {
     signal: AbortSignal | undefined,
     timeoutMs = this._options.requestTimeoutMs,
     closeAware = true,
+    decodeOptions: XmlRpcDecodeOptions = {},
   ): Promise<XmlRpcValue> {
     const signals = [signal, closeAware ? this._closeController.signal : undefined].filter((s): s is AbortSignal => s !== undefined);
     this._xmlRpcCalls++;
-    const res = await exchange({
-      agents: this._agents,
-      endpoint,
-      method: 'POST',
-      path: '/',
-      headers: { 'Content-Type': 'text/xml', Accept: 'text/xml', 'User-Agent': this._options.originator },
-      body: encodeMethodCall(method, params),
-      timeoutMs,
-      signal: signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals),
-      maxBytes: this._options.maxResponseBytes,
-    });
+    const origin = endpoint.origin;
+    const res = await exchangeStreamed(
+      {
+        agents: this._agents,
+        endpoint,
+        method: 'POST',
+        path: '/',
+        headers: { 'Content-Type': 'text/xml', Accept: 'text/xml', 'User-Agent': this._options.originator },
+        body: encodeMethodCall(method, params),
+        timeoutMs,
+        signal: signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals),
+        maxBytes: this._options.maxResponseBytes,
+      },
+      (status, headers) => {
+        const contentType = headers['content-type'] ?? '';
+        if (status !== 200 || /html/i.test(contentType)) return undefined; // rejected below from the (capped) body
+        return xmlRpcConsumer(decodeOptions, { endpoint: origin, contentType, method });
+      },
+    );
+    if (isConsumed(res)) return unwrapXapiResult(res.consumed, secrets);
     if (res.status !== 200) {
-      throw new XapiError(XapiErrorCode.HTTP_STATUS, `XAPI answered HTTP ${res.status}`, { details: { status: res.status, endpoint: endpoint.origin, method } });
+      throw new XapiError(XapiErrorCode.HTTP_STATUS, `XAPI answered HTTP ${res.status}`, { details: { status: res.status, endpoint: origin, method } });
     }
     const contentType = res.headers['content-type'] ?? '';
-    if (/html/i.test(contentType)) {
-      throw new XapiError(XapiErrorCode.PROTOCOL, 'XAPI endpoint answered HTML, not XML-RPC', { details: { endpoint: endpoint.origin, contentType, method } });
-    }
-    let decoded: XmlRpcValue;
-    try {
-      decoded = await decodeMethodResponse(res.body);
-    } catch (err) {
-      throw new XapiError(XapiErrorCode.PROTOCOL, 'XAPI answer is not XML-RPC', { cause: err, details: { endpoint: endpoint.origin, contentType, method } });
-    }
-    return unwrapXapiResult(decoded, secrets);
+    throw new XapiError(XapiErrorCode.PROTOCOL, 'XAPI endpoint answered HTML, not XML-RPC', { details: { endpoint: origin, contentType, method } });
   }
 
   // ---- sessions and master discovery -------------------------------------------------------------------------
@@ -416,7 +427,10 @@ class Pool implements XapiPool {
       this._inventory = events.length === 0 ? base : applyEvents(base, events);
       return typeof struct['token'] === 'string' ? struct['token'] : '';
     }
-    const results = await Promise.all(INVENTORY_CLASSES.map((cls) => this._sessionCall(session, `${cls.wire}.get_all_records`, [], signal)));
+    // Only the fields records.ts reads are decoded: the other ~80 % of each record are skipped in the stream.
+    const results = await Promise.all(
+      INVENTORY_CLASSES.map((cls) => this._sessionCall(session, `${cls.wire}.get_all_records`, [], signal, undefined, { recordFields: cls.fields })),
+    );
     const raw: RawRecordsByKey = {};
     INVENTORY_CLASSES.forEach((cls, i) => {
       raw[cls.key] = results[i];
@@ -509,6 +523,28 @@ export function encodeQuery(query: Record<string, string | string[]>): string {
     for (const item of Array.isArray(value) ? value : [value]) parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(item)}`);
   }
   return parts.length === 0 ? '' : `?${parts.join('&')}`;
+}
+
+/** Streams an XML-RPC answer into the decoder; a decoding failure becomes the PROTOCOL error `_rpc` always raised. */
+function xmlRpcConsumer(options: XmlRpcDecodeOptions, details: { endpoint: string; contentType: string; method: string }): BodyConsumer<XmlRpcValue> {
+  const decoder = new XmlRpcResponseDecoder(options);
+  const notXmlRpc = (err: unknown) => new XapiError(XapiErrorCode.PROTOCOL, 'XAPI answer is not XML-RPC', { cause: err, details });
+  return {
+    write(chunk) {
+      try {
+        decoder.write(chunk);
+      } catch (err) {
+        throw notXmlRpc(err);
+      }
+    },
+    end() {
+      try {
+        return decoder.end();
+      } catch (err) {
+        throw notXmlRpc(err);
+      }
+    },
+  };
 }
 
 /** Errors after which the call is retried once with a fresh session (and master discovery). */

@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 // The library stays a leaf: only this integration test reaches into the simulator.
 import { startSimulator, type RunningSimulator } from '../../simulator/index.ts';
+import type { XmlRpcValue } from './codec.ts';
+import { inventoryFromRecords, type RawRecordsByKey } from './inventory.ts';
 import { createXapiPool } from './pool.ts';
+import { INVENTORY_CLASSES } from './records.ts';
 import { poolOptions, renderLogs, signal, until, type LogEntry } from './testing/harness.ts';
 import type { XapiPool } from './types.ts';
 
@@ -50,6 +53,24 @@ describe('against the simulator', () => {
     expect(inv.srs.size).toBeGreaterThan(0);
     expect(inv.pbds.size).toBeGreaterThan(0);
     for (const host of inv.hosts.values()) expect(host.API_version_major).toBe(2);
+  });
+
+  it('loads the same inventory as a full decode of every get_all_records (the projection drops nothing it reads)', async () => {
+    const pool = connect(master().url);
+    await pool.start(signal());
+    const projected = pool.inventory();
+    const raw: RawRecordsByKey = {};
+    for (const cls of INVENTORY_CLASSES) raw[cls.key] = await pool.call<XmlRpcValue>(`${cls.wire}.get_all_records`, [], signal());
+    const full = inventoryFromRecords(projected.generation, raw);
+    expect(projected.pool).toEqual(full.pool);
+    for (const table of ['hosts', 'hostMetrics', 'vms', 'srs', 'pbds', 'vbds', 'vifs', 'pifs'] as const) {
+      expect(projected[table].size, table).toBeGreaterThan(0);
+      expect([...projected[table]], table).toEqual([...full[table]]);
+    }
+    // the raw answer of pool.call is whole: more fields than the inventory reads
+    const vmFields = INVENTORY_CLASSES.find((cls) => cls.wire === 'VM')!.fields;
+    const someVm = Object.values(raw.vms as Record<string, Record<string, XmlRpcValue>>)[0]!;
+    expect(Object.keys(someVm).length).toBeGreaterThan(vmFields.size);
   });
 
   it('applies a rename through event.from', async () => {
