@@ -36,7 +36,10 @@ export interface ParseFigure {
   parseMBps: number;
   /** Steady state: legend cache and mapper layout reused (same legend as the previous cycle). */
   parseMapWarmMBps: number;
-  /** Legend changed (VM start/stop/migrate): legend-cache miss (unchanged entries reused) + layout rebuild. */
+  /**
+   * Legend changed (VM start/stop/migrate): legend-cache miss (the changed legend read with the previous one as a
+   * guide) + layout rebuild. Its digest is left to the next response with the same legend, measured as warm.
+   */
   parseMapRelayoutMBps: number;
   parseMapWarmMValuesPerS: number;
   jsonParseMValuesPerS: number;
@@ -65,7 +68,7 @@ export function parseBench(quick: boolean): ParseFigure[] {
       const cache = new LegendCache();
       const warm = new RrdMapper();
       // Legend changed (a VM started or stopped): alternate with a body one VM shorter, through the scraper's
-      // per-host legend cache, so every call is a legend miss that reuses the unchanged entries and re-lays out.
+      // per-host legend cache and mapper, so every call is a legend miss and a relayout.
       const other = generateRrdUpdates({ columns: 4000 - 45, rows, dialect, numberFormat });
       const relayoutCache = new LegendCache();
       const relayout = new RrdMapper();

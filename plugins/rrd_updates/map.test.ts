@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { countPoints, type MetricBatch } from '../../src/plugin-api/index.ts';
 import { toGolden } from '../../test/golden/normalize.ts';
 import { mapRrdUpdates, RrdMapper, type RrdMapContext } from './map.ts';
-import { parseRrdUpdates } from './parse.ts';
-import { DD_DOM0_UUID, DD_HOST_UUID, DD_SR_CACHE_UNKNOWN_UUID, DD_SR_IO_UUID, ddContext, host, inventoryOf, pbd, pool, sr } from './testdata/context.ts';
+import { LegendCache, parseRrdUpdates } from './parse.ts';
+import { DD_DOM0_UUID, DD_HOST_UUID, DD_SR_CACHE_UNKNOWN_UUID, DD_SR_IO_UUID, ddContext, host, inventoryOf, pbd, pool, sr, vm } from './testdata/context.ts';
 
 const SAMPLES = new URL('../../test/fixtures/xapi-samples/', import.meta.url);
 const parseSample = (name: string) => parseRrdUpdates(readFileSync(new URL(name, SAMPLES)));
@@ -168,5 +168,103 @@ describe('mapping rules', () => {
     const inventory = inventoryOf({ pool: renamed.pool, hosts: [renamed.host], vms: [{ ...dom0, name_label: 'renamed' }], srs: [...renamed.inventory.srs.values()], pbds: [...renamed.inventory.pbds.values()], generation: 2 });
     const third = mapper.map(parsed, { ...context, inventory });
     expect(third.batch.resources.find((r) => r.key === `vm:${DD_DOM0_UUID}`)!.resource['xen.vm.name']).toBe('renamed');
+  });
+});
+
+describe('RrdMapper relayout (legend or context changed)', () => {
+  const vmUuid = (n: number) => `00000000-0000-4000-8000-0000000000${String(n).padStart(2, '0')}`;
+  const [A, B, C, D, E] = [1, 2, 3, 4, 5].map(vmUuid) as [string, string, string, string, string];
+  const HOST_COLUMNS = [
+    `${H}:cpu0`,
+    `${H}:cpu1`,
+    `${H}:memory_total_kib`,
+    `${H}:cpu0-C1`,
+    `${H}:read_caa66549`,
+    `${H}:write_latency_caa66549`,
+    `${H}:read_99999999`,
+    `${H}:sr_70039e15-abfe-85f7-a703-798b05110ee8_cache_size`,
+    `${H}:brand_new_ds`,
+  ];
+  const VM_SOURCES = ['cpu0', 'cpu1', 'memory', 'memory_internal_free', 'vif_0_rx', 'vbd_xvda_read', 'vbd_xvda_read_latency', 'weird_ds'];
+  const vmColumns = (uuid: string, cf = 'AVERAGE') => VM_SOURCES.map((ds) => `${cf}:vm:${uuid}:${ds}`);
+
+  function xmlBody(legend: string[], rows: Array<[number, string[]]>): Buffer {
+    const entries = legend.map((e) => `<entry>${e}</entry>`).join('');
+    const data = rows.map(([t, v]) => `<row><t>${t}</t>${v.map((x) => `<v>${x}</v>`).join('')}</row>`).join('');
+    return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><xport><meta><start>0</start><step>5</step><end>${rows[0]?.[0] ?? 0}</end><rows>${rows.length}</rows><columns>${legend.length}</columns><legend>${entries}</legend></meta><data>${data}</data></xport>`);
+  }
+
+  /** Two rows (one for odd steps), NaN here and there, values that depend on the column's text. */
+  function rowsFor(legend: string[], step: number): Array<[number, string[]]> {
+    const values = (t: number) => legend.map((e, c) => ((c + step + t) % 7 === 0 ? 'NaN' : String((e.length * 31 + c * 7 + t) / 8)));
+    const t = 100 + step * 5;
+    return step % 2 === 1 ? [[t, values(t)]] : [[t, values(t)], [t - 5, values(t - 5)]];
+  }
+
+  function contexts(): RrdMapContext[] {
+    const base = ddContext();
+    const known = [A, B, D].map((uuid) => vm({ ref: `OpaqueRef:${uuid}`, uuid, name_label: `vm ${uuid.slice(-2)}` }));
+    const vms = [...base.inventory.vms.values(), ...known];
+    const srs = [...base.inventory.srs.values()];
+    const pbds = [...base.inventory.pbds.values()];
+    const inventory = inventoryOf({ pool: base.pool, hosts: [base.host], vms, srs, pbds, generation: 1 });
+    const renamed = inventoryOf({ pool: base.pool, hosts: [base.host], vms: vms.map((v) => (v.uuid === A ? { ...v, name_label: 'renamed' } : v)), srs, pbds, generation: 2 });
+    const first: RrdMapContext = { pool: base.pool, host: base.host, inventory };
+    return [first, { ...first, inventory: renamed }, { ...first, inventory: renamed, options: { metrics: { 'xen.host.cpu.cstate.residency': { enabled: true }, 'xen.vm.cpu.utilization': { enabled: false } } } }, { ...first, inventory: renamed, options: { cf: 'MAX' } }];
+  }
+
+  // Each step: the legend and which context (0 first, 1 new inventory generation, 2 other enablement, 3 cf MAX).
+  const dom0 = vmColumns(DD_DOM0_UUID);
+  const steps: Array<[string, string[], number]> = [
+    ['first poll', [...HOST_COLUMNS, ...dom0, ...vmColumns(A), ...vmColumns(B)], 0],
+    ['same legend', [...HOST_COLUMNS, ...dom0, ...vmColumns(A), ...vmColumns(B)], 0],
+    ['a VM stopped', [...HOST_COLUMNS, ...dom0, ...vmColumns(A)], 0],
+    ['a VM started', [...HOST_COLUMNS, ...dom0, ...vmColumns(A), ...vmColumns(D)], 0],
+    ['same again (legend confirmed)', [...HOST_COLUMNS, ...dom0, ...vmColumns(A), ...vmColumns(D)], 0],
+    ['one VM left, an unknown one arrived: same length, other uuid', [...HOST_COLUMNS, ...dom0, ...vmColumns(A), ...vmColumns(C)], 0],
+    ['columns reordered', [...vmColumns(C), ...HOST_COLUMNS, ...vmColumns(A), ...dom0], 0],
+    ['other consolidation functions beside', [...HOST_COLUMNS, ...vmColumns(A), ...vmColumns(A, 'MAX'), ...vmColumns(E, 'MIN')], 0],
+    ['new inventory generation, same legend', [...HOST_COLUMNS, ...vmColumns(A), ...vmColumns(A, 'MAX'), ...vmColumns(E, 'MIN')], 1],
+    ['other enablement, same legend', [...HOST_COLUMNS, ...vmColumns(A), ...vmColumns(A, 'MAX'), ...vmColumns(E, 'MIN')], 2],
+    ['cf MAX, same legend', [...HOST_COLUMNS, ...vmColumns(A), ...vmColumns(A, 'MAX'), ...vmColumns(E, 'MIN')], 3],
+    ['unknown owner kinds and a duplicated column', [...HOST_COLUMNS, 'AVERAGE:pool:p1:x', `${H}:cpu0`, ...vmColumns(A), 'AVERAGE:pool:p1:y', ...vmColumns(A).slice(0, 2)], 1],
+    ['back to the first legend', [...HOST_COLUMNS, ...dom0, ...vmColumns(A), ...vmColumns(B)], 0],
+  ];
+
+  it.each([
+    ['JSON', body],
+    ['XML', xmlBody],
+  ])('%s: through one legend cache and mapper, every step maps as a fresh parse and mapper do', (_format, render) => {
+    const cache = new LegendCache();
+    const mapper = new RrdMapper();
+    const context = contexts();
+    steps.forEach(([name, legend, contextIndex], step) => {
+      const bytes = render(legend, rowsFor(legend, step));
+      const cached = mapper.map(parseRrdUpdates(bytes, { legendCache: cache }), context[contextIndex]!);
+      const fresh = new RrdMapper().map(parseRrdUpdates(bytes), context[contextIndex]!);
+      expect(cached, name).toEqual(fresh);
+      expect(cached.stats.points, name).toBeGreaterThan(0);
+    });
+    expect(cache).toMatchObject({ hits: 5, misses: 8 });
+  });
+
+  it('a relayout changes what it should: names, enablement, cf, merged duplicate columns', () => {
+    const mapper = new RrdMapper();
+    const cache = new LegendCache();
+    const context = contexts();
+    const legend = [...HOST_COLUMNS, ...vmColumns(A), ...vmColumns(A, 'MAX'), `${H}:cpu0`];
+    const rows = rowsFor(legend, 0);
+    const map = (i: number) => mapper.map(parseRrdUpdates(body(legend, rows), { legendCache: cache }), context[i]!);
+    expect(find(map(0).batch, `vm:${A}`, 'xen.vm.cpu.utilization')).toBeDefined();
+    expect(map(1).batch.resources.find((r) => r.key === `vm:${A}`)!.resource['xen.vm.name']).toBe('renamed');
+    const disabled = map(2);
+    expect(find(disabled.batch, `vm:${A}`, 'xen.vm.cpu.utilization')).toBeUndefined();
+    expect(find(disabled.batch, `host:${DD_HOST_UUID}`, 'xen.host.cpu.cstate.residency')).toBeDefined();
+    const max = map(3);
+    expect(max.stats.otherCfColumns).toBe(legend.length - VM_SOURCES.length);
+    // The duplicated host cpu0 column is one series: both columns' points merged by time (the later column wins).
+    const cpu0 = find(map(0).batch, `host:${DD_HOST_UUID}`, 'xen.host.cpu.utilization')!.series.find((s) => s.attributes['cpu.logical_number'] === 0)!;
+    const last = legend.length - 1;
+    expect(Array.from(cpu0.values)).toEqual([rows[1]![1][last], rows[0]![1][last]].map(Number).filter((v) => !Number.isNaN(v)));
   });
 });

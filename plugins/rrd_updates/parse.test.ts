@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../../src/plugin-api/index.ts';
-import { LegendCache, parseLegendEntry, parseRrdUpdates, RRD_ERR_PARSE } from './parse.ts';
+import { LegendCache, parseLegendEntry, parseRrdUpdates, RRD_ERR_PARSE, type LegendEntry } from './parse.ts';
 import { formatG, generateRrdUpdates } from './testdata/generate.ts';
 
 const SAMPLES = new URL('../../test/fixtures/xapi-samples/', import.meta.url);
@@ -224,19 +224,22 @@ describe('edge cases', () => {
 });
 
 describe('LegendCache', () => {
-  it('reuses the legend array when the bytes are unchanged, reparses when they change', () => {
+  it('reuses the legend when the bytes are unchanged, reparses when they change', () => {
     const cache = new LegendCache();
     const a = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.json'), { legendCache: cache });
     const b = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.json'), { legendCache: cache });
-    expect(b.legend).toBe(a.legend);
+    expect(b.compactLegend).toBe(a.compactLegend);
     expect(Array.from(b.values)).toEqual(Array.from(a.values));
     expect(cache).toMatchObject({ hits: 1, misses: 1 });
-    // Same legend in XML: different bytes, so a miss, but the entries themselves are reused.
+    // Recognised by its digest from the third response on (the second one confirmed the bytes).
+    expect(parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.json'), { legendCache: cache }).compactLegend).toBe(a.compactLegend);
+    // Same legend in XML: different bytes, so a miss, with the same entries.
     const c = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.xml'), { legendCache: cache });
-    expect(c.legend).not.toBe(a.legend);
-    expect(c.legend[3]).toBe(a.legend[3]);
+    expect(c.compactLegend).not.toBe(a.compactLegend);
+    expect(c.legend).toEqual(a.legend);
     const d = parseRrdUpdates(sample('synth_rrd_updates_v25.3plus.xml'), { legendCache: cache });
-    expect(d.legend).toBe(c.legend);
+    expect(d.compactLegend).toBe(c.compactLegend);
+    expect(cache).toMatchObject({ hits: 3, misses: 2 });
   });
 
   it('does not reuse a cached legend that is only a prefix of the new one', () => {
@@ -245,5 +248,83 @@ describe('LegendCache', () => {
     const two = `{"meta":{"start":"0","step":"5","end":"10","rows":"1","columns":"2","legend":["${H}:cpu0","${H}:cpu1"]},"data":[{"t":"10","values":["1","2"]}]}`;
     parseRrdUpdates(Buffer.from(one), { legendCache: cache });
     expect(parseRrdUpdates(Buffer.from(two), { legendCache: cache }).legend.map((e) => e.ds)).toEqual(['cpu0', 'cpu1']);
+  });
+
+  it.each([1, 2, 5])('a legend that differs in one byte, same length, is a miss after %i identical responses', (identical) => {
+    const cache = new LegendCache();
+    const vm = (uuid: string) => `{"meta":{"start":"0","step":"5","end":"10","rows":"1","columns":"2","legend":["${H}:cpu0","AVERAGE:vm:${uuid}:cpu0"]},"data":[{"t":"10","values":["1","2"]}]}`;
+    const first = '11111111-2222-4333-8444-555555555555';
+    const second = '11111111-2222-4333-8444-555555555556';
+    for (let i = 0; i < identical; i++) expect(parseRrdUpdates(Buffer.from(vm(first)), { legendCache: cache }).legend[1]!.uuid).toBe(first);
+    expect(parseRrdUpdates(Buffer.from(vm(second)), { legendCache: cache }).legend[1]!.uuid).toBe(second);
+    expect(cache).toMatchObject({ hits: identical - 1, misses: 2 });
+  });
+});
+
+describe('legend reading', () => {
+  const legendOf = (legend: readonly string[], dialect: 'json' | 'xml', spaced = false, legendCache?: LegendCache): LegendEntry[] => {
+    const sep = spaced ? ' ' : '';
+    const text =
+      dialect === 'json'
+        ? `{"meta":{"start":"0","step":"5","end":"0","rows":"0","columns":"${legend.length}","legend":[${sep}${legend.map((e) => JSON.stringify(e)).join(`${sep},${sep}`)}${sep}]},"data":[]}`
+        : `<xport><meta><start>0</start><step>5</step><end>0</end><rows>0</rows><columns>${legend.length}</columns><legend>${legend.map((e) => `${sep}<entry>${escapeXml(e)}</entry>`).join('')}${sep}</legend></meta><data/></xport>`;
+    return [...parseRrdUpdates(Buffer.from(text), { legendCache }).legend];
+  };
+  const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const expected = (legend: readonly string[]) => legend.map((raw) => parseLegendEntry(raw)!);
+
+  const U1 = '11111111-2222-4333-8444-555555555555';
+  const U2 = '66666666-7777-4888-9999-000000000000';
+  it.each([
+    ['empty', []],
+    ['one VM after the host', [`${H}:cpu0`, `${H}:memory_total_kib`, `AVERAGE:vm:${U1}:cpu0`, `AVERAGE:vm:${U1}:memory`]],
+    ['two VMs with the same data sources, then one with others', [`AVERAGE:vm:${U1}:cpu0`, `AVERAGE:vm:${U1}:cpu1`, `AVERAGE:vm:${U2}:cpu0`, `AVERAGE:vm:${U2}:cpu1`, `AVERAGE:vm:${U1}:vif_0_rx`]],
+    ['a name that is a prefix of the next', [`AVERAGE:vm:${U1}:memory`, `AVERAGE:vm:${U1}:memory_target`, `AVERAGE:vm:${U2}:memory`, `AVERAGE:vm:${U2}:memory_target`, `AVERAGE:vm:${U2}:memory`]],
+    ['other consolidation functions and owner kinds', [`MAX:vm:${U1}:cpu0`, `AVERAGE:vm:${U1}:cpu0`, `MIN:sr:${U2}:x`, 'AVERAGE:pool:p1:x', 'LAST:pool:p1:y', 'CUSTOM:vm:u:z']],
+    ['colons in the data-source name', [`${H}:statefile/a:b/latency`, `${H}:statefile/a:c/latency`, `${H}:x:`]],
+    ['empty owner and uuid', ['AVERAGE:::x', 'AVERAGE:vm::y']],
+    ['a uuid that only differs at its end', [`AVERAGE:vm:${U1}:cpu0`, `AVERAGE:vm:${U1.slice(0, -1)}6:cpu0`, `AVERAGE:vm:${U1}:cpu0`]],
+    ['quotes, backslashes, entities and non-ASCII', [`${H}:a"b`, `${H}:a\\b`, `${H}:a&b<c`, `${H}:é`, `${H}:cpu0`]],
+  ])('%s: canonical and general paths agree with parseLegendEntry', (_name, legend) => {
+    for (const dialect of ['json', 'xml'] as const) {
+      expect(legendOf(legend, dialect), dialect).toEqual(expected(legend));
+      expect(legendOf(legend, dialect, true), `${dialect} with whitespace`).toEqual(expected(legend));
+    }
+  });
+
+  it.each([
+    ['a VM stopped', [`${H}:cpu0`, `AVERAGE:vm:${U1}:cpu0`, `AVERAGE:vm:${U1}:memory`, `AVERAGE:vm:${U2}:cpu0`, `AVERAGE:vm:${U2}:memory`], [`${H}:cpu0`, `AVERAGE:vm:${U2}:cpu0`, `AVERAGE:vm:${U2}:memory`]],
+    ['a VM started', [`${H}:cpu0`, `AVERAGE:vm:${U2}:cpu0`], [`${H}:cpu0`, `AVERAGE:vm:${U1}:cpu0`, `AVERAGE:vm:${U1}:memory`, `AVERAGE:vm:${U2}:cpu0`]],
+    ['a longer name where the previous legend had its prefix', [`${H}:memory`, `${H}:cpu0`], [`${H}:memory_target`, `${H}:memory`, `${H}:cpu0`]],
+    ['a shorter name and a data source more', [`AVERAGE:vm:${U1}:memory_target`, `AVERAGE:vm:${U1}:cpu0`], [`AVERAGE:vm:${U1}:memory`, `AVERAGE:vm:${U1}:cpu0`, `AVERAGE:vm:${U1}:cpu1`]],
+    ['the previous legend had escapes and non-ASCII', [`${H}:a"b`, `${H}:é`, `${H}:a\\b`, `${H}:cpu0`], [`${H}:a`, `${H}:cpu0`, `${H}:b`]],
+    ['same sources, another order', [`AVERAGE:vm:${U1}:cpu0`, `AVERAGE:vm:${U2}:cpu0`, `${H}:cpu0`], [`${H}:cpu0`, `AVERAGE:vm:${U2}:cpu0`, `AVERAGE:vm:${U1}:cpu0`]],
+  ])('a changed legend read with the previous one as a guess (%s) reads as without it', (_name, previous, next) => {
+    for (const dialect of ['json', 'xml'] as const) {
+      const cache = new LegendCache();
+      legendOf(previous, dialect, false, cache);
+      expect(legendOf(next, dialect, false, cache), dialect).toEqual(expected(next));
+      expect(cache.misses, dialect).toBe(2);
+    }
+  });
+
+  it('a generated 4,000-column legend reads the same on both paths, in 2 bytes per column per index', () => {
+    const g = generateRrdUpdates({ columns: 4000, rows: 1, dialect: 'strings', numberFormat: '%.15g' });
+    expect(legendOf(g.legend, 'json')).toEqual(expected(g.legend));
+    expect(legendOf(g.legend, 'xml', true)).toEqual(expected(g.legend));
+    const compact = parseRrdUpdates(g.body).compactLegend;
+    expect(compact.sourceOf.BYTES_PER_ELEMENT + compact.nameOf.BYTES_PER_ELEMENT).toBe(4);
+    expect(compact.sources.length).toBeLessThan(200);
+    expect(compact.names.length).toBeLessThan(300);
+  });
+
+  it.each([
+    ['a malformed entry', ['cpu0'], /malformed legend entry 'cpu0'/],
+    ['an empty data-source name', [`${H}:`], /malformed legend entry/],
+    ['an empty consolidation function', [':host:u:cpu0'], /malformed legend entry/],
+  ])('%s is reported the same way on both paths', (_name, legend, message) => {
+    for (const dialect of ['json', 'xml'] as const) {
+      for (const spaced of [false, true]) expect(() => legendOf(legend, dialect, spaced), `${dialect} ${spaced}`).toThrow(message);
+    }
   });
 });

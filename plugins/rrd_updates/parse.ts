@@ -5,23 +5,12 @@
 // `JSON.parse`/an XML DOM allocates one string per value and cannot read the legacy JSON5-ish dialect anyway.
 // This scanner reads numbers straight from the bytes (Clinger's fast path, falling back to `Number()` only for
 // values with more than 15 significant digits or huge exponents) and writes them into one Float64Array.
+// The legend is read into a CompactLegend (legend.ts); an unchanged legend is recognised without reading it.
 
 import { AgentError } from '../../src/plugin-api/index.ts';
+import { CompactLegend, CompactLegendBuilder, EMPTY_LEGEND, JSON_LEGEND_SYNTAX, LegendCache, XML_LEGEND_SYNTAX, type LegendEntry, type LegendSyntax } from './legend.ts';
 
-export type RrdOwnerKind = 'host' | 'vm' | 'sr';
-
-/** `<CF>:<owner>:<uuid>:<ds name>`, split on the first three `:` only (ds names may contain more). */
-export interface LegendEntry {
-  readonly raw: string;
-  /** Consolidation function as sent: `AVERAGE`, `MIN`, `MAX`, `LAST`. */
-  readonly cf: string;
-  /** `other` for an owner kind this agent does not know (exported as unmapped, never dropped). */
-  readonly owner: RrdOwnerKind | 'other';
-  /** The owner kind exactly as sent. */
-  readonly ownerRaw: string;
-  readonly uuid: string;
-  readonly ds: string;
-}
+export { CompactLegend, LegendCache, parseLegendEntry, type LegendEntry, type LegendSource, type RrdOwnerKind } from './legend.ts';
 
 /** `legacy`: unquoted keys, bare numbers; `nested`: `data` inside `meta`; `strings`: current, numbers as strings. */
 export type RrdDialect = 'xml' | 'legacy' | 'nested' | 'strings';
@@ -34,6 +23,9 @@ export interface ParsedRrdUpdates {
   readonly end: number;
   readonly rows: number;
   readonly columns: number;
+  /** The legend, one source and data-source name per column: what the receiver reads. */
+  readonly compactLegend: CompactLegend;
+  /** The legend as one object per column, built on first read (tests, tools); the receiver never reads it. */
   readonly legend: readonly LegendEntry[];
   /** Row timestamps in unix seconds, in the order sent: newest first. */
   readonly timestamps: Float64Array;
@@ -46,36 +38,9 @@ export const RRD_ERR_PARSE = 'RRD_ERR_PARSE';
 export interface ParseOptions {
   /**
    * Reuses the parsed legend when its bytes equal the previous response's (the steady state: one cache per
-   * scraped host). Then `legend` is the same frozen array as last time and no legend string is allocated.
+   * scraped host). Then `compactLegend` is the same object as last time and no legend string is allocated.
    */
   readonly legendCache?: LegendCache;
-}
-
-/** The legend bytes and entries of the last response of one host (see ParseOptions.legendCache). */
-export class LegendCache {
-  /** Bytes between the legend's opening and closing delimiters, copied. */
-  bytes: Buffer | undefined;
-  entries: readonly LegendEntry[] = [];
-  hits = 0;
-  misses = 0;
-  private _byRaw: Map<string, LegendEntry> | undefined;
-
-  /**
-   * Entries of the current legend by raw string, reused when only part of the legend changed (so the mapper's
-   * per-entry work survives a VM start/stop). Built on the first miss only: a scraper keeps one cache per host,
-   * and a standing index would cost ~4,000 map entries per host for a lookup that the steady state never makes.
-   */
-  get byRaw(): ReadonlyMap<string, LegendEntry> {
-    this._byRaw ??= new Map(this.entries.map((e) => [e.raw, e]));
-    return this._byRaw;
-  }
-
-  store(bytes: Buffer, entries: LegendEntry[]): readonly LegendEntry[] {
-    this.bytes = Buffer.from(bytes);
-    this.entries = Object.freeze(entries);
-    this._byRaw = undefined;
-    return this.entries;
-  }
 }
 
 /** Parses one `/rrd_updates` response body. Throws `AgentError(RRD_ERR_PARSE)` with position and context. */
@@ -88,23 +53,6 @@ export function parseRrdUpdates(body: Uint8Array, options?: ParseOptions): Parse
   if (first === -1) throw scanner.fail('empty body');
   throw scanner.fail('body is neither XML nor JSON');
 }
-
-/** Parses one legend string. Returns undefined when it has fewer than four `:`-separated parts. */
-export function parseLegendEntry(raw: string): LegendEntry | undefined {
-  const a = raw.indexOf(':');
-  if (a <= 0) return undefined;
-  const b = raw.indexOf(':', a + 1);
-  if (b < 0) return undefined;
-  const c = raw.indexOf(':', b + 1);
-  if (c < 0 || c === raw.length - 1) return undefined;
-  const ownerRaw = raw.slice(a + 1, b);
-  const owner = ownerRaw === 'host' || ownerRaw === 'vm' || ownerRaw === 'sr' ? ownerRaw : 'other';
-  const cf = raw.slice(0, a);
-  // Short slices are copies in V8: share the few distinct values (a 64-host pool keeps ~250k entries).
-  return { raw, cf: COMMON_CF.get(cf) ?? cf, owner, ownerRaw: owner === 'other' ? ownerRaw : owner, uuid: raw.slice(b + 1, c), ds: raw.slice(c + 1) };
-}
-
-const COMMON_CF: ReadonlyMap<string, string> = new Map(['AVERAGE', 'MIN', 'MAX', 'LAST'].map((cf) => [cf, cf]));
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -175,7 +123,44 @@ interface MetaAcc {
   end: number;
   rows: number;
   columns: number;
-  legend: LegendEntry[] | undefined;
+  legend: CompactLegend | undefined;
+}
+
+/** `data` read before the end of the document, and the `meta` it was read with. */
+interface EarlyData {
+  readonly at: number;
+  readonly rows: number;
+  readonly columns: number;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+interface MetaHeader {
+  readonly start: number;
+  readonly step: number;
+  readonly end: number;
+  readonly rows: number;
+  readonly columns: number;
+  readonly legend: CompactLegend;
+}
+
+function parsedRrdUpdates(dialect: RrdDialect, header: MetaHeader, timestamps: Float64Array, values: Float64Array): ParsedRrdUpdates {
+  const { start, step, end, rows, columns, legend: compactLegend } = header;
+  let entries: readonly LegendEntry[] | undefined;
+  return {
+    dialect,
+    start,
+    step,
+    end,
+    rows,
+    columns,
+    compactLegend,
+    get legend(): readonly LegendEntry[] {
+      return (entries ??= Object.freeze(compactLegend.entries()));
+    },
+    timestamps,
+    values,
+  };
 }
 
 class Scanner {
@@ -272,35 +257,38 @@ class Scanner {
     if (c < D0 || c > D9) {
       if (c !== DOT) return this._word(begin, p, negative);
     }
+    // Digits go into `mantissa` (exact up to 15 significant digits, which is all the fast path below uses).
     let mantissa = 0;
     let significant = 0;
     let digits = 0;
     let exp10 = 0;
+    while (p < len && b[p] === D0) {
+      p++;
+      digits++;
+    }
     while (p < len) {
       c = b[p]!;
       if (c < D0 || c > D9) break;
-      if (mantissa !== 0 || c !== D0) {
-        if (significant < 16) mantissa = mantissa * 10 + (c - D0);
-        else exp10++;
-        significant++;
-      }
+      mantissa = mantissa * 10 + (c - D0);
+      significant++;
       digits++;
       p++;
     }
     if (p < len && b[p] === DOT) {
       p++;
+      if (significant === 0) {
+        while (p < len && b[p] === D0) {
+          p++;
+          digits++;
+          exp10--;
+        }
+      }
       while (p < len) {
         c = b[p]!;
         if (c < D0 || c > D9) break;
-        if (mantissa !== 0 || c !== D0) {
-          if (significant < 16) {
-            mantissa = mantissa * 10 + (c - D0);
-            exp10--;
-          }
-          significant++;
-        } else {
-          exp10--;
-        }
+        mantissa = mantissa * 10 + (c - D0);
+        significant++;
+        exp10--;
         digits++;
         p++;
       }
@@ -374,6 +362,12 @@ class Scanner {
   parseJson(): ParsedRrdUpdates {
     const meta: MetaAcc = { start: NaN, step: NaN, end: NaN, rows: NaN, columns: NaN, legend: undefined };
     let dataPos = -1;
+    let early: EarlyData | undefined;
+    const data = (): void => {
+      dataPos = this._pos;
+      early = this._jsonDataEarly(meta);
+      if (!early) this._skipValue();
+    };
     let nested = false;
     this._expect(LBRACE, "'{'");
     this._object((key) => {
@@ -382,15 +376,13 @@ class Scanner {
         this._object((metaKey) => {
           if (metaKey === K_DATA) {
             nested = true;
-            dataPos = this._pos;
-            this._skipValue();
+            data();
           } else {
             this._metaField(meta, metaKey);
           }
         });
       } else if (key === K_DATA) {
-        dataPos = this._pos;
-        this._skipValue();
+        data();
       } else {
         this._skipValue();
       }
@@ -400,14 +392,22 @@ class Scanner {
     const end = this._pos;
     const header = this._checkMeta(meta);
     if (dataPos < 0) throw this.fail("missing 'data'", end);
-    // `data` is parsed after the whole document so its size is known from `meta` whatever the key order.
-    this._pos = dataPos;
-    const { timestamps, values } = this._jsonData(header.rows, header.columns);
+    // `data` is parsed after the whole document so its size is known from `meta` whatever the key order, unless
+    // it was already read with the same `meta` (see _jsonDataEarly).
+    const readEarly: EarlyData | undefined = early;
+    let rowsRead: { timestamps: Float64Array; values: Float64Array };
+    if (readEarly && readEarly.at === dataPos && readEarly.rows === header.rows && readEarly.columns === header.columns) {
+      rowsRead = readEarly;
+    } else {
+      this._pos = dataPos;
+      rowsRead = this._jsonData(header.rows, header.columns);
+    }
+    const { timestamps, values } = rowsRead;
     this._pos = end;
     // Legacy = JSON5-ish keys; otherwise valid JSON, with `data` either nested in `meta` or beside it. Quoted vs
     // bare numbers is not part of the dialect name: the scanner takes both anywhere.
     const dialect: RrdDialect = this._unquotedKey ? 'legacy' : nested ? 'nested' : 'strings';
-    return { dialect, ...header, timestamps, values };
+    return parsedRrdUpdates(dialect, header, timestamps, values);
   }
 
   /** Iterates `key: value` pairs of an object whose `{` was consumed; `onKey` must consume the value. */
@@ -493,18 +493,24 @@ class Scanner {
         const reused = this._reuseLegend(JSON_LEGEND_END);
         if (reused) {
           this._pos++;
-          meta.legend = reused as LegendEntry[];
+          meta.legend = reused;
           return;
         }
-        const legend: LegendEntry[] = [];
-        this._ws();
-        if (this.peek() === RBRACKET) {
+        let legend = this._canonicalLegend(JSON_LEGEND_SYNTAX, meta.columns);
+        if (legend) {
           this._pos++;
         } else {
-          for (;;) {
-            legend.push(this._legendEntry(this._jsonString()));
-            if (this._nextOrClose(RBRACKET, 'unexpected end of input in legend', "expected ',' or ']' in legend")) break;
+          const builder = new CompactLegendBuilder();
+          this._ws();
+          if (this.peek() === RBRACKET) {
+            this._pos++;
+          } else {
+            for (;;) {
+              this._legendEntry(builder, this._jsonString());
+              if (this._nextOrClose(RBRACKET, 'unexpected end of input in legend', "expected ',' or ']' in legend")) break;
+            }
           }
+          legend = builder.build();
         }
         meta.legend = this._storeLegend(contentStart, this._pos - 1, legend);
         return;
@@ -515,37 +521,47 @@ class Scanner {
   }
 
   /**
-   * If the bytes at the cursor equal the cached legend content and are followed by `terminator`, moves the cursor
-   * to the terminator and returns the cached entries. A byte-equal prefix that is followed by the terminator is
-   * the same complete legend, because the cached bytes were a complete legend when they were stored.
+   * If the bytes at the cursor are the cached legend's content and are followed by `terminator`, moves the cursor
+   * to the terminator and returns the cached legend. Content followed by the terminator is the same complete
+   * legend, because the cached content was a complete legend when it was stored.
    */
-  private _reuseLegend(terminator: Uint8Array): readonly LegendEntry[] | undefined {
+  private _reuseLegend(terminator: Uint8Array): CompactLegend | undefined {
     const cache = this._legendCache;
-    const cached = cache?.bytes;
-    if (!cache || !cached) return undefined;
+    const length = cache?.byteLength;
+    if (!cache || length === undefined) return undefined;
     const start = this._pos;
-    const end = start + cached.length;
+    const end = start + length;
     if (end + terminator.length > this._len) return undefined;
     for (let i = 0; i < terminator.length; i++) if (this._buf[end + i] !== terminator[i]) return undefined;
-    if (this._view.compare(cached, 0, cached.length, start, end) !== 0) return undefined;
+    if (!cache.matches(this._view.subarray(start, end))) return undefined;
     cache.hits++;
     this._pos = end;
-    return cache.entries;
+    return cache.legend;
   }
 
-  private _storeLegend(contentStart: number, contentEnd: number, legend: LegendEntry[]): LegendEntry[] {
+  private _storeLegend(contentStart: number, contentEnd: number, legend: CompactLegend): CompactLegend {
     const cache = this._legendCache;
     if (!cache) return legend;
     cache.misses++;
-    return cache.store(this._view.subarray(contentStart, contentEnd), legend) as LegendEntry[];
+    return cache.store(this._view.subarray(contentStart, contentEnd), legend);
   }
 
-  private _legendEntry(raw: string): LegendEntry {
-    const known = this._legendCache?.byRaw.get(raw);
-    if (known) return known;
-    const entry = parseLegendEntry(raw);
-    if (!entry) throw this.fail(`malformed legend entry '${raw.slice(0, 80)}'`);
-    return entry;
+  private _legendEntry(builder: CompactLegendBuilder, raw: string): void {
+    if (!builder.addEntry(raw)) throw this.fail(`malformed legend entry '${raw.slice(0, 80)}'`);
+  }
+
+  /**
+   * A legend written exactly as xapi writes it (see CompactLegendBuilder.readCanonical), read straight from the
+   * bytes; the cursor is left on the legend's end. Anything else returns undefined with the cursor unmoved, and
+   * the general path reads it (and reports what is wrong with it).
+   */
+  private _canonicalLegend(syntax: LegendSyntax, columns: number): CompactLegend | undefined {
+    // meta.columns, when it came first and is plausible, sizes the builder (each entry takes ≥ 4 bytes).
+    const builder = new CompactLegendBuilder(columns >= 0 && columns <= this._len / 4 ? columns : undefined);
+    const end = builder.readCanonical(this._view, this._pos, syntax, this._legendCache?.legend);
+    if (end < 0) return undefined;
+    this._pos = end;
+    return builder.build();
   }
 
   private _jsonString(): string {
@@ -619,21 +635,40 @@ class Scanner {
     this._pos = p;
   }
 
-  private _checkMeta(meta: MetaAcc): Omit<ParsedRrdUpdates, 'dialect' | 'timestamps' | 'values'> {
+  private _checkMeta(meta: MetaAcc): MetaHeader {
+    const problem = this._metaProblem(meta);
+    if (problem !== undefined) throw this.fail(problem);
+    return { start: meta.start, step: meta.step, end: meta.end, rows: meta.rows, columns: meta.columns, legend: meta.legend! };
+  }
+
+  private _metaProblem(meta: MetaAcc): string | undefined {
     for (const field of ['start', 'step', 'end', 'rows', 'columns'] as const) {
-      if (Number.isNaN(meta[field])) throw this.fail(`missing meta.${field}`);
+      if (Number.isNaN(meta[field])) return `missing meta.${field}`;
     }
-    if (!meta.legend) throw this.fail('missing meta.legend');
-    if (meta.rows < 0 || meta.columns < 0) throw this.fail('negative meta.rows or meta.columns');
-    if (meta.legend.length !== meta.columns) {
-      throw this.fail(`legend has ${meta.legend.length} entries but meta.columns is ${meta.columns}`);
-    }
+    if (!meta.legend) return 'missing meta.legend';
+    if (meta.rows < 0 || meta.columns < 0) return 'negative meta.rows or meta.columns';
+    if (meta.legend.length !== meta.columns) return `legend has ${meta.legend.length} entries but meta.columns is ${meta.columns}`;
     // Each value takes at least two bytes: a claimed size larger than the body is garbage, not a reason to
     // allocate gigabytes.
-    if (meta.rows * Math.max(1, meta.columns) > this._len) {
-      throw this.fail(`meta.rows × meta.columns (${meta.rows} × ${meta.columns}) cannot fit in ${this._len} bytes`);
+    if (meta.rows * Math.max(1, meta.columns) > this._len) return `meta.rows × meta.columns (${meta.rows} × ${meta.columns}) cannot fit in ${this._len} bytes`;
+    return undefined;
+  }
+
+  /**
+   * `data` read where it stands, when `meta` before it is complete and consistent (xapi writes `meta` first):
+   * saves skipping over every value once. If that fails, the cursor is put back and `data` is skipped; it is
+   * read again after the whole document (as it is when `meta` changes later), so errors and results are always
+   * those of that path.
+   */
+  private _jsonDataEarly(meta: MetaAcc): EarlyData | undefined {
+    if (this._metaProblem(meta) !== undefined) return undefined;
+    const at = this._pos;
+    try {
+      return { at, rows: meta.rows, columns: meta.columns, ...this._jsonData(meta.rows, meta.columns) };
+    } catch {
+      this._pos = at; // reported by the read after the document
+      return undefined;
     }
-    return { start: meta.start, step: meta.step, end: meta.end, rows: meta.rows, columns: meta.columns, legend: meta.legend };
   }
 
   private _jsonData(rows: number, columns: number): { timestamps: Float64Array; values: Float64Array } {
@@ -726,7 +761,7 @@ class Scanner {
     if (this._pos < this._len) throw this.fail('unexpected content after </xport>');
     if (!header) header = this._checkMeta(meta);
     if (!data) throw this.fail('missing <data>');
-    return { dialect: 'xml', ...header, ...data };
+    return parsedRrdUpdates('xml', header, data.timestamps, data.values);
   }
 
   private _startsWith(s: string): boolean {
@@ -814,7 +849,7 @@ class Scanner {
       }
       const tag = this._openTag();
       if (tag.selfClosing) {
-        if (tag.id === K_LEGEND) meta.legend = [];
+        if (tag.id === K_LEGEND) meta.legend = EMPTY_LEGEND;
         continue;
       }
       switch (tag.id) {
@@ -837,21 +872,26 @@ class Scanner {
           const reused = this._reuseLegend(XML_LEGEND_END);
           if (reused) {
             this._closeTag(K_LEGEND, 'legend');
-            meta.legend = reused as LegendEntry[];
+            meta.legend = reused;
             break;
           }
-          let legend: LegendEntry[] = [];
+          const canonical = this._canonicalLegend(XML_LEGEND_SYNTAX, meta.columns);
+          if (canonical) {
+            meta.legend = this._storeLegend(contentStart, this._pos, canonical);
+            this._closeTag(K_LEGEND, 'legend');
+            break;
+          }
+          const builder = new CompactLegendBuilder();
           for (;;) {
             if (this._closeTagNext()) {
-              legend = this._storeLegend(contentStart, this._pos, legend);
+              meta.legend = this._storeLegend(contentStart, this._pos, builder.build());
               this._closeTag(K_LEGEND, 'legend');
               break;
             }
             const entry = this._openTag();
             if (entry.id !== K_ENTRY) throw this.fail('expected <entry>', entry.at);
-            legend.push(this._legendEntry(entry.selfClosing ? '' : this._xmlText(K_ENTRY, 'entry')));
+            this._legendEntry(builder, entry.selfClosing ? '' : this._xmlText(K_ENTRY, 'entry'));
           }
-          meta.legend = legend;
           break;
         }
         default:

@@ -25,8 +25,8 @@ import { hostResource } from '../../src/lib/xen-resources/index.ts';
 import type { RrdUpdatesConfig } from './config.ts';
 import { HostCursor, rowWindow } from './cursor.ts';
 import { metrics } from './metadata.ts';
-import { RrdMapper } from './map.ts';
-import { LegendCache, parseRrdUpdates, type LegendEntry, type ParsedRrdUpdates } from './parse.ts';
+import { RrdMapper, type RrdRows } from './map.ts';
+import { LegendCache, parseRrdUpdates, type CompactLegend, type ParsedRrdUpdates } from './parse.ts';
 import { wireFormatFor, type WireFormat } from './wire-format.ts';
 
 export const RRD_ERR_NO_INVENTORY = 'RRD_ERR_NO_INVENTORY';
@@ -52,7 +52,7 @@ interface HostState {
   /** Wire format of the last request (logged on change). */
   format?: WireFormat;
   /** VM uuids of the last legend (recomputed when the legend changes). */
-  legendVms?: { legend: readonly LegendEntry[]; uuids: string[] };
+  legendVms?: { legend: CompactLegend; uuids: string[] };
 }
 
 /** What one host contributed to a scrape. */
@@ -253,13 +253,13 @@ export class RrdUpdatesScraper implements Scraper {
 
     const after = cursor.delivered ?? -Infinity;
     const window = parsed.rows > 0 && check.kind !== 'behind' ? rowWindow(parsed.timestamps, after, this._config.max_rows_per_cycle) : { begin: 0, end: 0, available: 0, newest: undefined };
-    let view: ParsedRrdUpdates = parsed;
+    let view: RrdRows = parsed;
     let minTimeExclusive: number | undefined;
     if (window) {
       const cols = parsed.columns;
       view = {
-        ...parsed,
-        rows: window.end - window.begin,
+        columns: cols,
+        compactLegend: parsed.compactLegend,
         timestamps: parsed.timestamps.subarray(window.begin, window.end),
         values: parsed.values.subarray(window.begin * cols, window.end * cols),
       };
@@ -316,10 +316,11 @@ export class RrdUpdatesScraper implements Scraper {
   /** VMs in this response last delivered (from any host) before this host's cursor, within max_backfill. */
   private _migrationGaps(state: HostState, parsed: ParsedRrdUpdates, poolName: string, after: number): { vmUuid: string; from: number }[] {
     if (!Number.isFinite(after)) return [];
-    if (state.legendVms?.legend !== parsed.legend) {
+    const legend = parsed.compactLegend;
+    if (state.legendVms?.legend !== legend) {
       const uuids = new Set<string>();
-      for (const e of parsed.legend) if (e.owner === 'vm') uuids.add(e.uuid);
-      state.legendVms = { legend: parsed.legend, uuids: [...uuids] };
+      for (const source of legend.sources) if (source.owner === 'vm') uuids.add(source.uuid);
+      state.legendVms = { legend, uuids: [...uuids] };
     }
     const gaps: { vmUuid: string; from: number }[] = [];
     for (const vmUuid of state.legendVms.uuids) {

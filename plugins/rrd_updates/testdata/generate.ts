@@ -20,6 +20,8 @@ export interface GenerateOptions {
   step?: number;
   /** Fraction of values written as NaN. */
   nanRatio?: number;
+  /** Owner of the host columns; default GENERATED_HOST_UUID. */
+  hostUuid?: string;
 }
 
 export interface GeneratedBody {
@@ -36,7 +38,7 @@ export function generateRrdUpdates(options: GenerateOptions): GeneratedBody {
   const random = mulberry32(options.seed ?? 42);
   const step = options.step ?? 5;
   const end = options.end ?? 1_700_000_000;
-  const legend = legendFor(options.columns, random);
+  const legend = legendFor(options.columns, random, options.hostUuid ?? GENERATED_HOST_UUID);
   const format = formatter(options.numberFormat);
   const nanRatio = options.nanRatio ?? 0.01;
   const timestamps: number[] = [];
@@ -79,8 +81,8 @@ function render(
   return dialect === 'nested' ? `{"meta":{${metaJson},"data":${data}}}` : `{"meta":{${metaJson}},"data":${data}}`;
 }
 
-function legendFor(columns: number, random: () => number): string[] {
-  const host = `AVERAGE:host:${GENERATED_HOST_UUID}:`;
+function legendFor(columns: number, random: () => number, hostUuid: string): string[] {
+  const host = `AVERAGE:host:${hostUuid}:`;
   const out: string[] = [];
   const cpus = 16;
   for (let n = 0; n < cpus; n++) {
