@@ -60,14 +60,13 @@ export class Pipeline {
   /** Never rejects. */
   async consume(batch: MetricBatch, context: ConsumeContext): Promise<PipelineResult> {
     const log = this._options.logger;
-    const allKeys = batch.resources.map((r) => r.key);
     let processed = batch;
     for (const { id, processor } of this._options.processors) {
       try {
         processed = processor.process(processed);
       } catch (err) {
         log.error({ err, processor: id, receiver: context.receiver }, 'processor failed; batch not delivered');
-        return { failedKeys: new Set(allKeys), exportedPoints: 0, filteredPoints: 0 };
+        return { failedKeys: keysOf(batch), exportedPoints: 0, filteredPoints: 0 };
       }
     }
     const pointsIn = context.points ?? countPoints(batch);
@@ -87,10 +86,9 @@ export class Pipeline {
       },
     };
     const failedKeys = new Set<string>();
-    const processedKeys = processed.resources.map((r) => r.key);
     await Promise.all(
       this._options.exporters.map(async (handle) => {
-        const failed = await this._exportTo(handle, exportBatch, processedKeys, context.signal);
+        const failed = await this._exportTo(handle, exportBatch, processed, context.signal);
         for (const key of failed) failedKeys.add(key);
         this._trackState(handle.id, failed.size > 0, context.receiver);
       }),
@@ -98,8 +96,8 @@ export class Pipeline {
     return { failedKeys, exportedPoints: pointsOut, filteredPoints: pointsIn - pointsOut };
   }
 
-  private async _exportTo(handle: ExporterHandle, batch: ExportBatch, keys: string[], outer: AbortSignal | undefined): Promise<ReadonlySet<string>> {
-    if (!handle.isReady()) return new Set(keys);
+  private async _exportTo(handle: ExporterHandle, batch: ExportBatch, processed: MetricBatch, outer: AbortSignal | undefined): Promise<ReadonlySet<string>> {
+    if (!handle.isReady()) return keysOf(processed);
     const signal = outer ? AbortSignal.any([outer, AbortSignal.timeout(this._options.exportTimeoutMs)]) : AbortSignal.timeout(this._options.exportTimeoutMs);
     try {
       const outcome = await raceAbort(handle.exporter.export(batch, signal), signal);
@@ -107,7 +105,7 @@ export class Pipeline {
     } catch (err) {
       // The contract says export never rejects; a rejection or a missed deadline means nothing was delivered.
       this._options.logger.debug({ err, exporter: handle.id, code: errorCode(err) }, 'export rejected');
-      return new Set(keys);
+      return keysOf(processed);
     }
   }
 
@@ -121,6 +119,13 @@ export class Pipeline {
       this._options.logger.info({ pipeline: this.id, exporter }, 'export recovered');
     }
   }
+}
+
+/** Every resource key of a batch: what is undelivered when a whole batch fails (built only then). */
+function keysOf(batch: MetricBatch): Set<string> {
+  const keys = new Set<string>();
+  for (const r of batch.resources) keys.add(r.key);
+  return keys;
 }
 
 /** Resolves/rejects with `promise`, or rejects when `signal` aborts first. */

@@ -1,6 +1,9 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryExporter, recordingLogger, sampleBatch } from '../../test/core/helpers.ts';
-import { ScrapeItemError, type DeliveryReport, type Scraper, type ScrapeResult } from '../plugin-api/index.ts';
+import { ScrapeItemError, type DeliveryReport, type MetricBatch, type Scraper, type ScrapeResult } from '../plugin-api/index.ts';
+import type { MetricsExporter } from '../exporters/types.ts';
 import { SelfTelemetry } from '../telemetry/self-metrics.ts';
 import { Pipeline, type ExporterHandle } from './pipeline.ts';
 import { createFilterProcessor } from './processors/filter.ts';
@@ -190,5 +193,47 @@ describe('Pipeline with processors', () => {
     const filter = createFilterProcessor({ metrics: { include: ['test.val?e'] }, resources: { include: { 'test.name': ['a', 'c*'] } } });
     const out = filter.process(sampleBatch());
     expect(out.resources.map((r) => [r.key, r.metrics.map((m) => m.definition.name)])).toEqual([['r:a', ['test.value']]]);
+  });
+});
+
+describe('ScrapeController memory', () => {
+  const gc = ((globalThis as { gc?: () => void }).gc ??
+    (() => {
+      setFlagsFromString('--expose-gc');
+      return runInNewContext('gc') as () => void;
+    })()) as () => void;
+
+  /** Delivers everything and keeps nothing (the memory exporter keeps its batches). */
+  const forgetfulExporter: MetricsExporter = {
+    start: async () => {},
+    export: async () => ({ failedKeys: new Set(), droppedPoints: 0 }),
+    shutdown: async () => {},
+    stats: () => ({ requests: 0, requestBytes: 0, pointsSent: 0, pointsDropped: 0, retries: 0, failures: 0 }),
+  };
+
+  it('a delivery report the receiver keeps does not keep the scrape batch alive', async () => {
+    // arrange: a receiver that keeps the last report (as a cursor might), and a weak handle on its batch
+    let kept: DeliveryReport | undefined;
+    let batchRef: WeakRef<MetricBatch> | undefined;
+    const { controller } = setup(
+      {
+        scrape: async () => {
+          const batch = sampleBatch();
+          batchRef = new WeakRef(batch);
+          return { batch, errors: [], onDelivery: (report) => (kept = report) };
+        },
+      },
+      { exporters: [{ id: 'forgetful', exporter: forgetfulExporter, isReady: () => true }] },
+    );
+    // act
+    const outcome = await controller.tick();
+    for (let i = 0; i < 4; i++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // assert
+    expect(outcome.kind).toBe('scraped');
+    expect(kept?.delivered('r:a')).toBe(true);
+    expect(batchRef?.deref()).toBeUndefined();
   });
 });

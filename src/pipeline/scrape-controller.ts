@@ -211,7 +211,7 @@ export class ScrapeController {
     );
     const failed = new Set<string>();
     for (const o of outcomes) for (const key of o.failedKeys) failed.add(key);
-    const report: DeliveryReport = { allDelivered: failed.size === 0, delivered: (key) => !failed.has(key) };
+    const report = deliveryReport(failed);
     try {
       result.onDelivery?.(report);
     } catch (err) {
@@ -247,4 +247,12 @@ export class ScrapeController {
     this._failingItems.clear();
     for (const [item, code] of now) this._failingItems.set(item, code);
   }
+}
+
+/**
+ * Made outside `_cycle` on purpose: a closure created there shares that function's context, which holds the scrape
+ * result, so whoever keeps the report (a receiver, the caller of `tick()`) would keep the whole batch alive.
+ */
+function deliveryReport(failed: ReadonlySet<string>): DeliveryReport {
+  return { allDelivered: failed.size === 0, delivered: (key) => !failed.has(key) };
 }

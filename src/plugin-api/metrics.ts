@@ -59,10 +59,15 @@ export interface MetricBatch {
 }
 
 export function countPoints(batch: MetricBatch): number {
+  // Indexed loops: this runs once per cycle over ~170k series, before V8 optimises it, and an unoptimised for-of
+  // allocates an iterator result per element (~3 MiB of garbage per cycle).
   let points = 0;
-  for (const resource of batch.resources) {
-    for (const metric of resource.metrics) {
-      for (const series of metric.series) points += series.values.length;
+  const resources = batch.resources;
+  for (let r = 0; r < resources.length; r++) {
+    const metrics = resources[r]!.metrics;
+    for (let m = 0; m < metrics.length; m++) {
+      const series = metrics[m]!.series;
+      for (let s = 0; s < series.length; s++) points += series[s]!.values.length;
     }
   }
   return points;

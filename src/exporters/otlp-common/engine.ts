@@ -2,13 +2,16 @@
 // requests, send them with bounded concurrency, retry with jittered exponential backoff inside a deadline, split
 // requests the server refuses as too large, and report per resource key what was not delivered.
 //
-// Requests are produced lazily: each consumer encodes the next request when it is free, so encoding overlaps with
-// compression (libuv threadpool) and the network instead of blocking the event loop for the whole batch first.
+// Requests are produced lazily: a consumer encodes the next request only once it holds a send slot, so encoding
+// overlaps with compression (libuv threadpool) and the network, and at most `concurrency` encoded requests exist at
+// once, however large the batch (a first poll is ~40 requests). Resources are written straight into request-sized
+// buffers that are reused across requests and cycles: the steady state allocates no request memory, which keeps
+// the ~20 MiB a cycle encodes from churning through malloc (glibc keeps what it freed, so churn becomes RSS).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, ResourceMetricsData } from '../../plugin-api/index.ts';
 import type { ExportBatch, ExportOutcome, ExporterStats } from '../types.ts';
-import { encodeResourceBounded, encodeScopeField, type Fragment } from './proto-encoder.ts';
+import { encodeResourceBounded, encodeScopeField, ProtoWriter, ResourceEncoder, splitResource, type Fragment } from './proto-encoder.ts';
 import { encodeResourceBoundedUpstream } from './sdk-encoder.ts';
 
 export type SendResult =
@@ -40,10 +43,22 @@ export interface EngineOptions {
   };
 }
 
-interface Request {
-  readonly fragments: Fragment[];
-  readonly bytes: number;
+/** One resource (or slice of one) inside a request body. */
+interface RequestPart {
+  readonly key: string;
+  readonly source: ResourceMetricsData;
   readonly points: number;
+  /** Where its bytes are in the request body. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+interface Request {
+  readonly body: Buffer;
+  readonly parts: readonly RequestPart[];
+  readonly points: number;
+  /** The reusable buffer `body` was written into (null for a buffer of its own). */
+  readonly pooled: Buffer | null;
 }
 
 type RequestResult = { delivered: true } | { delivered: false; code: string; error: unknown };
@@ -74,43 +89,215 @@ class Slots {
   }
 }
 
-/** Yields size-bounded requests, encoding resources on demand. */
-class RequestProducer {
-  private _index = 0;
-  private _pending: Fragment[] = [];
-  private readonly _resources: readonly ResourceMetricsData[];
-  private readonly _encode: (rm: ResourceMetricsData) => Fragment[];
-  private readonly _maxBytes: number;
+/**
+ * Request-sized buffers kept for reuse. A buffer comes back only after its request was answered on its one and
+ * only send: then no transport is still compressing or writing it. Anything else (retries, splits, failures,
+ * timeouts, where an abandoned attempt may still be read) leaves the buffer to the GC.
+ */
+export class RequestBuffers {
+  private readonly _free: Buffer[] = [];
+  private readonly _size: number;
+  private readonly _keep: number;
+  /** Buffers created so far (tests and benches check the reuse). */
+  created = 0;
 
-  constructor(batch: ExportBatch, options: EngineOptions) {
-    this._resources = batch.resources;
-    this._maxBytes = options.maxRequestBytes;
-    if (options.serializer === 'upstream') {
-      this._encode = (rm) => encodeResourceBoundedUpstream(rm, batch.scope, options.maxRequestBytes);
-    } else {
-      const scopeField = encodeScopeField(batch.scope);
-      this._encode = (rm) => encodeResourceBounded(rm, scopeField, options.maxRequestBytes);
+  constructor(size: number, keep: number) {
+    this._size = size;
+    this._keep = keep;
+  }
+
+  get size(): number {
+    return this._size;
+  }
+
+  acquire(): Buffer {
+    const reused = this._free.pop();
+    if (reused !== undefined) return reused;
+    this.created++;
+    // Not from Node's shared 8 KiB pool (the size is far above it), and untouched pages cost no RSS until written.
+    return Buffer.allocUnsafeSlow(this._size);
+  }
+
+  release(buffer: Buffer): void {
+    if (this._free.length < this._keep && buffer.length === this._size) this._free.push(buffer);
+  }
+}
+
+/** A resource the encoder failed on (a bug or malformed data): never sent, reported undelivered. */
+interface Unencodable {
+  readonly key: string;
+  readonly points: number;
+  readonly error: unknown;
+}
+
+/** The resources of a batch as encodable parts, one at a time: measured first, written on demand. */
+interface PartCursor {
+  /** Moves to the next part that holds points; false when the batch is exhausted. */
+  advance(): boolean;
+  readonly size: number;
+  readonly points: number;
+  readonly source: ResourceMetricsData;
+  write(w: ProtoWriter): void;
+}
+
+/** Points of a resource that failed to encode, without trusting its data. */
+function pointsOrZero(rm: ResourceMetricsData): number {
+  try {
+    let n = 0;
+    for (const m of rm.metrics) for (const s of m.series) n += s.values.length;
+    return n;
+  } catch {
+    return 0;
+  }
+}
+
+/** Native encoder: a resource larger than the request bound is split into slices first. */
+class NativeParts implements PartCursor {
+  readonly unencodable: Unencodable[];
+  private readonly _resources: readonly ResourceMetricsData[];
+  private readonly _encoder: ResourceEncoder;
+  private readonly _scopeField: Uint8Array;
+  private readonly _maxBytes: number;
+  private readonly _slices: ResourceMetricsData[] = [];
+  private _index = 0;
+  source!: ResourceMetricsData;
+
+  constructor(resources: readonly ResourceMetricsData[], scopeField: Uint8Array, maxBytes: number, unencodable: Unencodable[]) {
+    this.unencodable = unencodable;
+    this._resources = resources;
+    this._scopeField = scopeField;
+    this._encoder = new ResourceEncoder(scopeField);
+    this._maxBytes = maxBytes;
+  }
+
+  get size(): number {
+    return this._encoder.size;
+  }
+
+  get points(): number {
+    return this._encoder.points;
+  }
+
+  advance(): boolean {
+    for (;;) {
+      const slice = this._slices.shift();
+      const rm = slice ?? this._resources[this._index++];
+      if (rm === undefined) return false;
+      try {
+        const size = this._encoder.measure(rm);
+        if (size === 0) continue;
+        if (slice === undefined && size > this._maxBytes) {
+          // Slices are never split again: one that still does not fit is a single point too big for the bound.
+          this._slices.push(...splitResource(rm, this._scopeField, this._maxBytes));
+          continue;
+        }
+      } catch (error) {
+        this.unencodable.push({ key: rm.key, points: pointsOrZero(rm), error });
+        continue;
+      }
+      this.source = rm;
+      return true;
     }
   }
 
-  next(): Request | null {
-    const fragments: Fragment[] = [];
-    let bytes = 0;
-    let points = 0;
-    for (;;) {
-      if (this._pending.length === 0) {
-        if (this._index >= this._resources.length) break;
-        this._pending = this._encode(this._resources[this._index++]!);
-        continue;
+  write(w: ProtoWriter): void {
+    this._encoder.write(w);
+  }
+}
+
+/** Upstream serializer: its fragments, copied into the request buffer. */
+class UpstreamParts implements PartCursor {
+  readonly unencodable: Unencodable[];
+  private readonly _resources: readonly ResourceMetricsData[];
+  private readonly _scope: ExportBatch['scope'];
+  private readonly _maxBytes: number;
+  private _pending: Fragment[] = [];
+  private _index = 0;
+  private _current: Fragment | undefined;
+
+  constructor(resources: readonly ResourceMetricsData[], scope: ExportBatch['scope'], maxBytes: number, unencodable: Unencodable[]) {
+    this.unencodable = unencodable;
+    this._resources = resources;
+    this._scope = scope;
+    this._maxBytes = maxBytes;
+  }
+
+  get size(): number {
+    return this._current!.bytes.length;
+  }
+
+  get points(): number {
+    return this._current!.points;
+  }
+
+  get source(): ResourceMetricsData {
+    return this._current!.source;
+  }
+
+  advance(): boolean {
+    while (this._pending.length === 0) {
+      const rm = this._resources[this._index++];
+      if (rm === undefined) return false;
+      try {
+        this._pending = encodeResourceBoundedUpstream(rm, this._scope, this._maxBytes);
+      } catch (error) {
+        this.unencodable.push({ key: rm.key, points: pointsOrZero(rm), error });
       }
-      const f = this._pending[0]!;
-      if (fragments.length > 0 && bytes + f.bytes.length > this._maxBytes) break;
-      this._pending.shift();
-      fragments.push(f);
-      bytes += f.bytes.length;
-      points += f.points;
     }
-    return fragments.length === 0 ? null : { fragments, bytes, points };
+    this._current = this._pending.shift();
+    return true;
+  }
+
+  write(w: ProtoWriter): void {
+    w.bytes(this._current!.bytes);
+  }
+}
+
+/** Yields size-bounded requests, encoding resources on demand into buffers from `buffers`. */
+class RequestProducer {
+  /** Resources that failed to encode; the rest of the batch still ships. */
+  readonly unencodable: Unencodable[] = [];
+  private readonly _parts: PartCursor;
+  private readonly _buffers: RequestBuffers;
+  private _hasCurrent: boolean | undefined;
+
+  constructor(batch: ExportBatch, options: EngineOptions, buffers: RequestBuffers) {
+    this._buffers = buffers;
+    this._parts =
+      options.serializer === 'upstream'
+        ? new UpstreamParts(batch.resources, batch.scope, options.maxRequestBytes, this.unencodable)
+        : new NativeParts(batch.resources, encodeScopeField(batch.scope), options.maxRequestBytes, this.unencodable);
+  }
+
+  next(): Request | null {
+    const cursor = this._parts;
+    this._hasCurrent ??= cursor.advance();
+    if (!this._hasCurrent) return null;
+    // A part over the bound (a single point that cannot fit, or an upstream fragment) gets a buffer of its own:
+    // the server decides.
+    const pooled = cursor.size > this._buffers.size ? null : this._buffers.acquire();
+    const w = new ProtoWriter(pooled ?? Buffer.allocUnsafeSlow(cursor.size));
+    const parts: RequestPart[] = [];
+    let points = 0;
+    while (this._hasCurrent) {
+      if (parts.length > 0 && w.pos + cursor.size > w.buf.length) break; // starts the next request
+      const offset = w.pos;
+      try {
+        cursor.write(w);
+        parts.push({ key: cursor.source.key, source: cursor.source, points: cursor.points, offset, length: w.pos - offset });
+        points += cursor.points;
+      } catch (error) {
+        w.pos = offset; // the next part overwrites what this one left
+        this.unencodable.push({ key: cursor.source.key, points: cursor.points, error });
+      }
+      this._hasCurrent = cursor.advance();
+    }
+    if (parts.length === 0) {
+      // Every remaining part failed to encode (the loop only stops early once a part is in).
+      if (pooled !== null) this._buffers.release(pooled);
+      return null;
+    }
+    return { body: w.buf.subarray(0, w.pos), parts, points, pooled };
   }
 }
 
@@ -119,6 +306,7 @@ export class ExportEngine {
   private readonly _options: EngineOptions;
   private readonly _log: Logger;
   private readonly _slots: Slots;
+  private readonly _buffers: RequestBuffers;
   private readonly _inFlight = new Set<Promise<unknown>>();
   private readonly _stats: ExporterStats = { requests: 0, requestBytes: 0, pointsSent: 0, pointsDropped: 0, retries: 0, failures: 0 };
   private _failing = false;
@@ -129,6 +317,7 @@ export class ExportEngine {
     this._options = options;
     this._log = log;
     this._slots = new Slots(options.concurrency);
+    this._buffers = new RequestBuffers(options.maxRequestBytes, options.concurrency);
   }
 
   stats(): ExporterStats {
@@ -138,6 +327,11 @@ export class ExportEngine {
   /** Highest number of requests that were in flight at once (tests check the concurrency bound). */
   maxConcurrentRequests(): number {
     return this._slots.maxInUse;
+  }
+
+  /** Request buffers allocated so far; reuse keeps it at most `concurrency` while sends succeed (tests, benches). */
+  requestBuffersCreated(): number {
+    return this._buffers.created;
   }
 
   export(batch: ExportBatch, signal: AbortSignal): Promise<ExportOutcome> {
@@ -151,7 +345,7 @@ export class ExportEngine {
     const failedKeys = new Set<string>();
     let droppedPoints = 0;
     let firstError = null as { code: string; error: unknown } | null;
-    const producer = new RequestProducer(batch, this._options);
+    const producer = new RequestProducer(batch, this._options, this._buffers);
     const scopeField = encodeScopeField(batch.scope);
 
     const consumer = async (): Promise<void> => {
@@ -165,9 +359,10 @@ export class ExportEngine {
             this._drop(request, failedKeys);
             droppedPoints += request.points;
             firstError ??= { code: 'EXPORT_ERR_ABORTED', error: signal.reason };
+            if (request.pooled !== null) this._buffers.release(request.pooled); // never sent
             continue;
           }
-          const results = await this._deliver(request, signal, scopeField);
+          const { results, reusable } = await this._deliver(request, signal, scopeField);
           for (const [part, result] of results) {
             if (result.delivered) {
               this._stats.pointsSent += part.points;
@@ -177,8 +372,10 @@ export class ExportEngine {
             droppedPoints += part.points;
             firstError ??= { code: result.code, error: result.error };
           }
+          if (reusable && request.pooled !== null) this._buffers.release(request.pooled);
         } catch (error) {
-          // Encoding bugs must not reject export(): count the request as dropped and keep going.
+          // A throwing transport (the contract says it never rejects) must not reject export(): count the
+          // request as dropped and keep going. Encoding failures are per resource (`producer.unencodable`).
           if (request !== null) {
             this._drop(request, failedKeys);
             droppedPoints += request.points;
@@ -193,6 +390,13 @@ export class ExportEngine {
     const consumers: Promise<void>[] = [];
     for (let i = 0; i < this._options.concurrency; i++) consumers.push(consumer());
     await Promise.all(consumers);
+    for (const part of producer.unencodable) {
+      failedKeys.add(part.key);
+      droppedPoints += part.points;
+      this._stats.pointsDropped += part.points;
+      this._stats.failures++;
+      firstError ??= { code: 'EXPORT_ERR_INTERNAL', error: part.error };
+    }
 
     if (firstError !== null) {
       if (!this._failing) {
@@ -209,47 +413,52 @@ export class ExportEngine {
     return { failedKeys, droppedPoints };
   }
 
-  private _drop(request: { fragments: Fragment[]; points: number }, failedKeys: Set<string>): void {
+  private _drop(request: Request, failedKeys: Set<string>): void {
     this._stats.pointsDropped += request.points;
     this._stats.failures++;
-    for (const f of request.fragments) failedKeys.add(f.key);
+    for (const part of request.parts) failedKeys.add(part.key);
   }
 
-  /** Sends one request, splitting it when the server says it is too large; returns the fate of each part. */
-  private async _deliver(request: Request, signal: AbortSignal, scopeField: Uint8Array): Promise<[Request, RequestResult][]> {
-    const out: [Request, RequestResult][] = [];
+  /**
+   * Sends one request, splitting it when the server says it is too large; returns the fate of each part, and
+   * whether its buffer may be reused (one send, answered ok: nothing can still be reading it).
+   */
+  private async _deliver(request: Request, signal: AbortSignal, scopeField: Uint8Array): Promise<{ results: [Request, RequestResult][]; reusable: boolean }> {
+    const results: [Request, RequestResult][] = [];
     const queue: Request[] = [request];
     const deadline = Date.now() + this._options.retry.maxElapsedMs;
+    let sends = 0;
     while (queue.length > 0) {
       const current = queue.shift()!;
-      const result = await this._sendWithRetry(current, deadline, signal);
-      if (result.status === 'ok') out.push([current, { delivered: true }]);
+      const { result, attempts } = await this._sendWithRetry(current, deadline, signal);
+      sends += attempts;
+      if (result.status === 'ok') results.push([current, { delivered: true }]);
       else if (result.status === 'too_large' && splitRequest(current, queue, scopeField)) {
-        this._log.debug({ bytes: current.bytes, code: result.code }, 'otlp request refused as too large, splitting');
-      } else out.push([current, { delivered: false, code: result.code, error: result.error }]);
+        this._log.debug({ bytes: current.body.length, code: result.code }, 'otlp request refused as too large, splitting');
+      } else results.push([current, { delivered: false, code: result.code, error: result.error }]);
     }
-    return out;
+    const reusable = sends === 1 && results.length === 1 && results[0]![1].delivered;
+    return { results, reusable };
   }
 
-  private async _sendWithRetry(request: Request, deadline: number, signal: AbortSignal): Promise<SendResult> {
+  private async _sendWithRetry(request: Request, deadline: number, signal: AbortSignal): Promise<{ result: SendResult; attempts: number }> {
     const retry = this._options.retry;
     let interval = retry.initialIntervalMs;
-    const body = request.fragments.length === 1 ? request.fragments[0]!.bytes : Buffer.concat(request.fragments.map((f) => f.bytes), request.bytes);
-    for (;;) {
+    for (let attempts = 1; ; attempts++) {
       this._stats.requests++;
-      this._stats.requestBytes += request.bytes;
-      const result = await this._transport.send(body, request.points, this._options.timeoutMs);
-      if (result.status !== 'retryable' || !retry.enabled) return result;
+      this._stats.requestBytes += request.body.length;
+      const result = await this._transport.send(request.body, request.points, this._options.timeoutMs);
+      if (result.status !== 'retryable' || !retry.enabled) return { result, attempts };
       const jitter = 1 + retry.randomizationFactor * (2 * Math.random() - 1);
       const delay = result.retryAfterMs ?? Math.min(interval * jitter, retry.maxIntervalMs);
       interval = Math.min(interval * retry.multiplier, retry.maxIntervalMs);
-      if (Date.now() + delay > deadline || signal.aborted || this._shutdown) return result;
+      if (Date.now() + delay > deadline || signal.aborted || this._shutdown) return { result, attempts };
       this._stats.retries++;
       this._log.debug({ code: result.code, delayMs: Math.round(delay) }, 'otlp export retrying');
       try {
         await sleep(delay, undefined, { signal });
       } catch {
-        return result; // aborted while waiting
+        return { result, attempts }; // aborted while waiting
       }
     }
   }
@@ -261,29 +470,44 @@ export class ExportEngine {
   }
 }
 
-/** Halves a request by fragments, or a single fragment by re-splitting its resource; false when indivisible. */
+/**
+ * Halves a request by parts (the halves are views of the same body), or a single part by re-encoding its resource
+ * at half the size; false when indivisible.
+ */
 function splitRequest(request: Request, queue: Request[], scopeField: Uint8Array): boolean {
-  const { fragments } = request;
-  if (fragments.length > 1) {
-    const mid = Math.ceil(fragments.length / 2);
-    queue.unshift(toRequest(fragments.slice(0, mid)), toRequest(fragments.slice(mid)));
+  const { parts } = request;
+  if (parts.length > 1) {
+    const mid = Math.ceil(parts.length / 2);
+    queue.unshift(subRequest(request, 0, mid), subRequest(request, mid, parts.length));
     return true;
   }
-  const only = fragments[0]!;
+  const only = parts[0]!;
   if (only.points <= 1) return false;
-  // Re-encode the resource at half the size (with the native encoder whichever serializer made the fragment).
-  const parts = encodeResourceBounded(only.source, scopeField, Math.max(64, Math.floor(only.bytes.length / 2)));
-  if (parts.length <= 1) return false;
-  queue.unshift(...parts.map((p) => toRequest([p])));
+  // Re-encode the resource at half the size (with the native encoder whichever serializer made the part).
+  const fragments = encodeResourceBounded(only.source, scopeField, Math.max(64, Math.floor(only.length / 2)));
+  if (fragments.length <= 1) return false;
+  queue.unshift(
+    ...fragments.map((f): Request => ({
+      body: f.bytes,
+      parts: [{ key: f.key, source: f.source, points: f.points, offset: 0, length: f.bytes.length }],
+      points: f.points,
+      pooled: null,
+    })),
+  );
   return true;
 }
 
-function toRequest(fragments: Fragment[]): Request {
-  let bytes = 0;
+/** Parts [from, to) of a request, over the same bytes. */
+function subRequest(request: Request, from: number, to: number): Request {
+  const first = request.parts[from]!;
+  const last = request.parts[to - 1]!;
+  const base = first.offset;
+  const parts: RequestPart[] = [];
   let points = 0;
-  for (const f of fragments) {
-    bytes += f.bytes.length;
-    points += f.points;
+  for (let i = from; i < to; i++) {
+    const p = request.parts[i]!;
+    parts.push({ ...p, offset: p.offset - base });
+    points += p.points;
   }
-  return { fragments, bytes, points };
+  return { body: request.body.subarray(base, last.offset + last.length), parts, points, pooled: request.pooled };
 }

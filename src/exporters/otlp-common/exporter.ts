@@ -84,4 +84,9 @@ export class OtlpMetricsExporter implements MetricsExporter {
   maxConcurrentRequests(): number {
     return this._engine?.maxConcurrentRequests() ?? 0;
   }
+
+  /** Request buffers allocated so far (for tests and benches: reuse keeps it at most num_consumers). */
+  requestBuffersCreated(): number {
+    return this._engine?.requestBuffersCreated() ?? 0;
+  }
 }

@@ -1,13 +1,15 @@
 // Hand-written OTLP protobuf encoder for our columnar model (otel-js.md Q1 option B, without per-point objects).
 //
 // Each ResourceMetricsData becomes one *fragment*: a complete ExportMetricsServiceRequest holding exactly one
-// `resource_metrics` entry (field 1). Protobuf appends repeated fields of concatenated messages, so concatenating
-// fragments yields one valid request with N resources; the packer relies on that.
+// `resource_metrics` entry (field 1). Protobuf appends repeated fields of concatenated messages, so fragments
+// written one after the other make one valid request with N resources; the packer relies on that and writes them
+// straight into a request buffer it reuses (`ResourceEncoder`: measure, then write), so a cycle allocates no
+// buffer per resource and no concatenated copy.
 //
 // Why not the upstream ProtobufMetricsSerializer here: it needs an SDK DataPoint (an object plus two HrTime arrays)
-// per point. This encoder computes every length arithmetically from the columns, writes each fragment into one
-// exactly-sized buffer, and reuses the encoded bytes of attribute sets, metric headers and the scope. The upstream
-// path stays as a tested fallback (`sdk-encoder.ts`); both decode to the same request (see the tests).
+// per point. This encoder computes every length arithmetically from the columns before writing, and reuses the
+// encoded bytes of attribute sets, metric headers and the scope. The upstream path stays as a tested fallback
+// (`sdk-encoder.ts`); both decode to the same request (see the tests).
 //
 // Field numbers (opentelemetry-proto v1.4.0):
 //   ExportMetricsServiceRequest: 1 resource_metrics
@@ -210,7 +212,9 @@ function pointSize(def: MetricDefinition, series: SeriesData, attributeBytes: nu
 
 function metricDataSize(metric: MetricData): number {
   let size = 0;
-  for (const series of metric.series) {
+  const allSeries = metric.series;
+  for (let s = 0; s < allSeries.length; s++) {
+    const series = allSeries[s]!;
     const n = series.values.length;
     if (n === 0) continue;
     const ps = pointSize(metric.definition, series, pointAttributes(series.attributes).length);
@@ -222,7 +226,8 @@ function metricDataSize(metric: MetricData): number {
 
 function metricPoints(metric: MetricData): number {
   let n = 0;
-  for (const series of metric.series) n += series.values.length;
+  const allSeries = metric.series;
+  for (let s = 0; s < allSeries.length; s++) n += allSeries[s]!.values.length;
   return n;
 }
 
@@ -232,8 +237,11 @@ function metricMessageSize(metric: MetricData, dataSize: number): number {
 
 // ---- the hot path ----
 
-/** Writes into one exactly-sized buffer; timestamps are memoised because a batch has only a few distinct ones. */
-class FragmentWriter {
+/**
+ * Writes protobuf into a caller-supplied buffer (a fragment of its own, or a request buffer the exporter reuses);
+ * timestamps are memoised because a batch has only a few distinct ones.
+ */
+export class ProtoWriter {
   readonly buf: Buffer;
   private readonly _view: DataView;
   pos = 0;
@@ -241,9 +249,9 @@ class FragmentWriter {
   private _lastLo = 0;
   private _lastHi = 0;
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-    this._view = new DataView(this.buf.buffer, this.buf.byteOffset, size);
+  constructor(buf: Buffer) {
+    this.buf = buf;
+    this._view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 
   byte(b: number): void {
@@ -305,51 +313,94 @@ class FragmentWriter {
   }
 }
 
-const scratchSizes: number[] = [];
-
 /**
- * Encodes one resource as a fragment. Returns null when it holds no points. Ignores size bounds: use
- * `encodeResourceBounded` to split.
+ * Encodes resources in two steps: `measure` computes the exact encoded size from the columns, `write` then writes
+ * the measured resource at the writer's position. The packer measures first so it can decide whether a resource
+ * still fits in the current request before writing a byte; one instance holds one measured resource at a time
+ * (its per-metric sizes are scratch reused from resource to resource).
  */
-export function encodeResource(rm: ResourceMetricsData, scopeField: Uint8Array): Fragment | null {
-  const metrics = rm.metrics;
-  let scopeMetricsSize = scopeField.length;
-  let points = 0;
-  for (let m = 0; m < metrics.length; m++) {
-    const metric = metrics[m]!;
-    const n = metricPoints(metric);
-    if (n === 0) {
-      scratchSizes[m] = -1;
-      continue;
-    }
-    points += n;
-    const dataSize = metricDataSize(metric);
-    scratchSizes[m] = dataSize;
-    const msg = metricMessageSize(metric, dataSize);
-    scopeMetricsSize += 1 + varintSize(msg) + msg;
-  }
-  if (points === 0) return null;
-  const resource = resourceField(rm.resource);
-  const rmSize = resource.length + 1 + varintSize(scopeMetricsSize) + scopeMetricsSize;
-  const total = 1 + varintSize(rmSize) + rmSize;
+export class ResourceEncoder {
+  private readonly _scopeField: Uint8Array;
+  private readonly _dataSizes: number[] = [];
+  private _resource: ResourceMetricsData | null = null;
+  private _resourceField: Uint8Array = EMPTY;
+  private _rmSize = 0;
+  private _scopeMetricsSize = 0;
+  /** Encoded size of the measured resource (a complete single-resource request); 0 when it holds no points. */
+  size = 0;
+  points = 0;
 
-  const w = new FragmentWriter(total);
-  w.byte(TAG_RESOURCE_METRICS);
-  w.varint(rmSize);
-  w.bytes(resource);
-  w.byte(TAG_SCOPE_METRICS);
-  w.varint(scopeMetricsSize);
-  w.bytes(scopeField);
-  for (let m = 0; m < metrics.length; m++) {
-    const dataSize = scratchSizes[m]!;
-    if (dataSize < 0) continue;
-    writeMetric(w, metrics[m]!, dataSize);
+  constructor(scopeField: Uint8Array) {
+    this._scopeField = scopeField;
   }
-  if (w.pos !== total) throw new Error(`otlp encoder size mismatch: wrote ${w.pos} of ${total} bytes`);
-  return { bytes: w.buf, points, key: rm.key, source: rm };
+
+  /** Measures `rm` (replacing the previous measurement); returns its encoded size, 0 when it holds no points. */
+  measure(rm: ResourceMetricsData): number {
+    const metrics = rm.metrics;
+    const dataSizes = this._dataSizes;
+    let scopeMetricsSize = this._scopeField.length;
+    let points = 0;
+    for (let m = 0; m < metrics.length; m++) {
+      const metric = metrics[m]!;
+      const n = metricPoints(metric);
+      if (n === 0) {
+        dataSizes[m] = -1;
+        continue;
+      }
+      points += n;
+      const dataSize = metricDataSize(metric);
+      dataSizes[m] = dataSize;
+      const msg = metricMessageSize(metric, dataSize);
+      scopeMetricsSize += 1 + varintSize(msg) + msg;
+    }
+    this._resource = rm;
+    this.points = points;
+    if (points === 0) {
+      this.size = 0;
+      return 0;
+    }
+    this._resourceField = resourceField(rm.resource);
+    this._scopeMetricsSize = scopeMetricsSize;
+    this._rmSize = this._resourceField.length + 1 + varintSize(scopeMetricsSize) + scopeMetricsSize;
+    this.size = 1 + varintSize(this._rmSize) + this._rmSize;
+    return this.size;
+  }
+
+  /** Writes the measured resource at `w.pos`; `w` must have `size` bytes left. */
+  write(w: ProtoWriter): void {
+    const rm = this._resource;
+    if (rm === null || this.size === 0) throw new Error('otlp encoder: nothing measured to write');
+    const start = w.pos;
+    w.byte(TAG_RESOURCE_METRICS);
+    w.varint(this._rmSize);
+    w.bytes(this._resourceField);
+    w.byte(TAG_SCOPE_METRICS);
+    w.varint(this._scopeMetricsSize);
+    w.bytes(this._scopeField);
+    const metrics = rm.metrics;
+    for (let m = 0; m < metrics.length; m++) {
+      const dataSize = this._dataSizes[m]!;
+      if (dataSize < 0) continue;
+      writeMetric(w, metrics[m]!, dataSize);
+    }
+    if (w.pos - start !== this.size) throw new Error(`otlp encoder size mismatch: wrote ${w.pos - start} of ${this.size} bytes`);
+  }
 }
 
-function writeMetric(w: FragmentWriter, metric: MetricData, dataSize: number): void {
+/**
+ * Encodes one resource as a fragment with a buffer of its own. Returns null when it holds no points. Ignores size
+ * bounds: use `encodeResourceBounded` to split.
+ */
+export function encodeResource(rm: ResourceMetricsData, scopeField: Uint8Array): Fragment | null {
+  const encoder = new ResourceEncoder(scopeField);
+  const size = encoder.measure(rm);
+  if (size === 0) return null;
+  const w = new ProtoWriter(Buffer.allocUnsafe(size));
+  encoder.write(w);
+  return { bytes: w.buf, points: encoder.points, key: rm.key, source: rm };
+}
+
+function writeMetric(w: ProtoWriter, metric: MetricData, dataSize: number): void {
   const def = metric.definition;
   const header = metricHeader(def);
   const sum = isSum(def);
@@ -359,7 +410,9 @@ function writeMetric(w: FragmentWriter, metric: MetricData, dataSize: number): v
   w.bytes(header);
   w.byte(sum ? TAG_SUM : TAG_GAUGE);
   w.varint(dataSize);
-  for (const series of metric.series) {
+  const allSeries = metric.series;
+  for (let s = 0; s < allSeries.length; s++) {
+    const series = allSeries[s]!;
     const n = series.values.length;
     if (n === 0) continue;
     const attrs = pointAttributes(series.attributes);

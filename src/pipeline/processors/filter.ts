@@ -64,26 +64,66 @@ export function createFilterProcessor(config: FilterConfig): MetricsProcessor {
     if (excludeResource?.some(([k, m]) => k in attrs && m(String(attrs[k])))) return false;
     return true;
   };
+  // Receivers reuse their attribute objects from cycle to cycle, and exporters cache the encoded bytes per
+  // object: the stripped copy of a set is made once and reused, so those caches keep hitting.
+  const stripped = new WeakMap<Attributes, Attributes>();
   const strip = (attrs: Attributes): Attributes => {
-    if (dropped.size === 0 || !Object.keys(attrs).some((k) => dropped.has(k))) return attrs;
-    const out: Record<string, Attributes[string]> = {};
-    for (const [k, v] of Object.entries(attrs)) if (!dropped.has(k)) out[k] = v;
+    if (dropped.size === 0) return attrs;
+    let out = stripped.get(attrs);
+    if (out === undefined) {
+      out = attrs;
+      if (Object.keys(attrs).some((k) => dropped.has(k))) {
+        const copy: Record<string, Attributes[string]> = {};
+        for (const [k, v] of Object.entries(attrs)) if (!dropped.has(k)) copy[k] = v;
+        out = copy;
+      }
+      stripped.set(attrs, out);
+    }
     return out;
+  };
+  /** The metric with stripped point attributes; the same object when no series changes. */
+  const stripMetric = (m: MetricData): MetricData => {
+    const series = m.series;
+    let i = 0;
+    while (i < series.length && strip(series[i]!.attributes) === series[i]!.attributes) i++;
+    if (i === series.length) return m;
+    const out = series.slice(0, i);
+    for (; i < series.length; i++) {
+      const s = series[i]!;
+      const attributes = strip(s.attributes);
+      out.push(attributes === s.attributes ? s : { ...s, attributes });
+    }
+    return { definition: m.definition, series: out };
   };
 
   return {
+    // Shares everything it does not change (a batch holds ~170k series a cycle): an unchanged resource is the
+    // same object, and a batch where nothing changed is returned as is.
     process(batch: MetricBatch): MetricBatch {
       const resources: ResourceMetricsData[] = [];
+      let changed = false;
       for (const r of batch.resources) {
-        if (!keepResource(r.resource)) continue;
-        const metrics: MetricData[] = [];
-        for (const m of r.metrics) {
-          if (!keepMetric(m.definition.name)) continue;
-          metrics.push(dropped.size === 0 ? m : { definition: m.definition, series: m.series.map((s) => ({ ...s, attributes: strip(s.attributes) })) });
+        if (!keepResource(r.resource)) {
+          changed = true;
+          continue;
         }
-        if (metrics.length > 0) resources.push({ key: r.key, resource: strip(r.resource), metrics });
+        let metrics: MetricData[] | undefined;
+        for (let i = 0; i < r.metrics.length; i++) {
+          const m = r.metrics[i]!;
+          const kept = keepMetric(m.definition.name) ? stripMetric(m) : undefined;
+          if (kept !== m) metrics ??= r.metrics.slice(0, i);
+          if (metrics !== undefined && kept !== undefined) metrics.push(kept);
+        }
+        const attributes = strip(r.resource);
+        if (metrics === undefined && attributes === r.resource) {
+          resources.push(r);
+          continue;
+        }
+        changed = true;
+        const out = metrics ?? r.metrics;
+        if (out.length > 0) resources.push({ key: r.key, resource: attributes, metrics: out });
       }
-      return { resources };
+      return changed ? { resources } : batch;
     },
   };
 }
