@@ -3,6 +3,8 @@
 FROM node:24-slim
 
 ENV NODE_ENV=production
+# Memory settings (docs/deployment.md "Memory settings"): same as `npm start` and the bin launcher.
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /opt/xen-otel-agent
 
 COPY package.json package-lock.json ./
@@ -17,4 +19,4 @@ COPY otel-agent.yaml /etc/xen-otel-agent/otel-agent.yaml
 # The image's own `node` user; the agent needs no privileges (outbound HTTPS to XAPI, OTLP out).
 USER node
 
-CMD ["node", "src/main.ts", "run", "--config", "/etc/xen-otel-agent/otel-agent.yaml"]
+CMD ["node", "--max-semi-space-size=2", "src/main.ts", "run", "--config", "/etc/xen-otel-agent/otel-agent.yaml"]

@@ -140,6 +140,34 @@ const gc: () => void = (() => {
   return runInNewContext('gc') as () => void;
 })();
 
+/**
+ * Memory after a forced GC, read once V8's array-buffer sweeper has run: right after `gc()`, `external` still
+ * counts the backing stores that GC freed (a 60–80 MiB artefact at L), while `arrayBuffers` already does not.
+ */
+async function settledMemoryUsage(): Promise<NodeJS.MemoryUsage> {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  gc();
+  return process.memoryUsage();
+}
+
+/**
+ * The memory settings the agent is shipped with: the V8 flags and glibc environment of the `start` script (the same
+ * as the `bin` launcher, the Dockerfile and the Kubernetes manifests, see test/core/runtime-settings.test.ts). The
+ * bench process is the agent, so it must run with them too, or its RSS is not the product's.
+ */
+function missingProductSettings(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  const words = (pkg.scripts['start'] ?? '').split(/\s+/);
+  const missing: string[] = [];
+  for (const word of words) {
+    const assignment = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
+    if (assignment && process.env[assignment[1]!] !== assignment[2]) missing.push(word);
+    if (word.startsWith('--max-') && !process.execArgv.includes(word)) missing.push(word);
+  }
+  return missing;
+}
+
 /** Highest RSS seen by a 50 ms sampler (reading RSS costs ~0.3 ms: 0.5 % of a cycle) (it only runs when the event loop is free, so it can miss short spikes). */
 class RssSampler {
   peak = 0;
@@ -374,8 +402,7 @@ async function runPool(size: PoolSize): Promise<PoolResult> {
       sampler.peak = Math.max(sampler.peak, c.rssAfter);
       // Forced GC outside the measured window (in the wait for the next row).
       if (cycle === firstCheckpoint || cycle % 10 === 0 || cycle === size.cycles) {
-        gc();
-        const m = process.memoryUsage();
+        const m = await settledMemoryUsage();
         checkpoints.push({ cycle, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss });
       }
       if (process.stderr.isTTY) process.stderr.write(`\r${size.name}: cycle ${cycle}/${size.cycles} ${c.wallS.toFixed(2)} s wall`);
@@ -454,7 +481,7 @@ function table(rows: string[][]): string {
 interface Report {
   date: string;
   mode: 'quick' | 'full';
-  machine: { nproc: number; cpuModel: string; memTotal: number; memFreeAtStart: number; node: string; loadAtStart: number[]; loadAtEnd: number[] };
+  machine: { nproc: number; cpuModel: string; memTotal: number; memFreeAtStart: number; node: string; execArgv: string[]; mallocMmapThreshold: string | null; loadAtStart: number[]; loadAtEnd: number[] };
   pools: PoolResult[];
   parse: ParseFigure[];
   export: ExportFigure | undefined;
@@ -519,7 +546,7 @@ function previousReport(dir: string, mode: string, exclude: string): Report | un
 
 function print(report: Report, previous: Report | undefined): void {
   const m = report.machine;
-  console.log(`\nxen-otel-agent bench ${report.date} (${report.mode}); ${m.nproc} CPUs (${m.cpuModel}), ${mib(m.memTotal)} RAM, node ${m.node}, load ${m.loadAtStart.map((l) => l.toFixed(1)).join('/')} → ${m.loadAtEnd.map((l) => l.toFixed(1)).join('/')}`);
+  console.log(`\nxen-otel-agent bench ${report.date} (${report.mode}); ${m.nproc} CPUs (${m.cpuModel}), ${mib(m.memTotal)} RAM, node ${m.node} ${(m.execArgv ?? []).join(' ')}${m.mallocMmapThreshold ? ` MALLOC_MMAP_THRESHOLD_=${m.mallocMmapThreshold}` : ''}, load ${m.loadAtStart.map((l) => l.toFixed(1)).join('/')} → ${m.loadAtEnd.map((l) => l.toFixed(1)).join('/')}`);
   console.log('Agent process only (simulator and OTLP sink in child processes). Steady cycles: median (min–max).\n');
   const rows: string[][] = [
     ['pool', 'hosts/VMs', 'cycles', 'wall s', 'agent CPU s', 'points', 'fetched', 'OTLP wire (gzip)', 'OTLP raw', 'req', 'xml-rpc', 'GETs', 'logins', 'ev.from', 'steady RSS', 'steady heap', 'heap Δ (GC)', 'max RSS after pool start / first cycle / end', 'first cycle wall/CPU/points', 'catch-up cycles/wall/CPU'],
@@ -590,9 +617,15 @@ async function main(): Promise<void> {
     memTotal: totalmem(),
     memFreeAtStart: freemem(),
     node: process.version,
+    execArgv: process.execArgv,
+    mallocMmapThreshold: process.env['MALLOC_MMAP_THRESHOLD_'] ?? null,
     loadAtStart: loadavg(),
     loadAtEnd: [],
   };
+  const missingSettings = missingProductSettings();
+  if (missingSettings.length > 0) {
+    console.error(`warning: the agent ships with ${missingSettings.join(' ')} but this bench runs without: run it with \`npm run bench\` (memory figures are not the product's)`);
+  }
   const pools: PoolResult[] = [];
   for (const size of poolSizes(a.quick, a.pools, a.cycles)) {
     console.error(`pool ${size.name}: ${size.hosts} hosts × ${size.vmsPerHost} VMs, ${size.cycles} steady cycles, one 5 s row per ${(5 / size.timeScale).toFixed(1)} s`);
