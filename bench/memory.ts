@@ -22,25 +22,16 @@
 // (`npx node --max-semi-space-size=16 bench/memory.ts`) to compare runtime settings.
 
 import { createHook } from 'node:async_hooks';
-import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
-import { GCProfiler, getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { GCProfiler, getHeapSpaceStatistics, getHeapStatistics, writeHeapSnapshot } from 'node:v8';
 import { factory } from '../plugins/rrd_updates/index.ts';
-import { otlpGrpcConfigSchema, otlpGrpcExporterFactory } from '../src/exporters/otlp-grpc/index.ts';
-import { createXapiPool } from '../src/lib/xapi/index.ts';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
 import { ScrapeController } from '../src/pipeline/scrape-controller.ts';
 import type { Logger } from '../src/plugin-api/index.ts';
-import type { SimulatorReadyInfo } from '../src/simulator/api.ts';
-import { runSink } from './sink.ts';
+import { createBenchAgent, gc, startSimulator, startSink } from './harness.ts';
 
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const MiB = 2 ** 20;
 const round = (bytes: number): number => Math.round((bytes / MiB) * 10) / 10;
 
@@ -112,10 +103,6 @@ class HeapAllocation {
   }
 }
 
-const gc: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-})();
 
 /** `resident`: also split RSS by kind of mapping (reads /proc/self/smaps: ~1 MiB of garbage, so not per cycle). */
 function memory(resident = true): Record<string, number> {
@@ -172,28 +159,6 @@ function residentByKind(): Record<string, number> | undefined {
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, round(v)]));
 }
 
-// ---- processes (same as bench/run.ts) ----
-
-async function startSimulator(hosts: number, vmsPerHost: number, timeScale: number): Promise<{ info: SimulatorReadyInfo; child: ChildProcess }> {
-  const args = ['src/main.ts', 'simulate', '--hosts', String(hosts), '--vms-per-host', String(vmsPerHost), '--no-dynamics', '--admin-port=-1', '--time-scale', String(timeScale), '--seed', '7'];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    try {
-      const msg = JSON.parse(line) as SimulatorReadyInfo;
-      if (msg.event === 'ready') return { info: msg, child };
-    } catch {
-      // not the ready line
-    }
-  }
-  throw new Error('simulator exited before it was ready');
-}
-
-async function startSink(): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-  return { child, port };
-}
-
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
 async function main(): Promise<void> {
@@ -206,25 +171,9 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = { node: process.version, hosts, vmsPerHost, cycles, execArgv: process.execArgv };
   report['atLaunch'] = memory();
 
-  const { info, child: sim } = await startSimulator(hosts, vmsPerHost, timeScale);
+  const { info, child: sim } = await startSimulator({ hosts, vmsPerHost, timeScale });
   const sink = await startSink();
-  const user = info.users.find((u) => u.role === 'read-only')!;
-  const pool = createXapiPool({
-    name: 'bench',
-    endpoints: [info.master_url],
-    username: user.username,
-    password: { reveal: () => user.password },
-    tls: { insecureSkipVerify: false, ca: readFileSync(info.ca_file!) },
-    requestTimeoutMs: 10_000,
-    maxConcurrentHosts: 8,
-    maxResponseBytes: 64 << 20,
-    originator: 'xen-otel-agent-memory-probe',
-    logger: silent,
-  });
-  const exporter = otlpGrpcExporterFactory.create(
-    { id: 'otlp', logger: silent },
-    otlpGrpcConfigSchema.parse({ endpoint: `127.0.0.1:${sink.port}`, tls: { insecure: true }, compression: process.env['PROBE_COMPRESSION'] ?? 'gzip' }),
-  );
+  const { pool, exporter } = createBenchAgent({ info, sinkPort: sink.port, originator: 'xen-otel-agent-memory-probe', logger: silent, compression: process.env['PROBE_COMPRESSION'] ?? 'gzip' });
   try {
     await pool.start(AbortSignal.timeout(120_000));
     await exporter.start(AbortSignal.timeout(10_000));
@@ -393,5 +342,4 @@ async function main(): Promise<void> {
   console.log(text);
 }
 
-if (process.argv.includes('--sink')) await runSink();
-else await main();
+await main();

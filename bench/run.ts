@@ -20,26 +20,19 @@
 // 10 cycles (outside the measured window); growth compares the last three of those with the first three. Timings are never asserted; the exit code only reflects protocol breaches
 // (a steady cycle must make N GETs for N hosts, no login, at most one pending event.from) and scrape errors.
 
-import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem, freemem, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
-import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { writeHeapSnapshot } from 'node:v8';
 import { factory } from '../plugins/rrd_updates/index.ts';
-import { otlpGrpcConfigSchema, otlpGrpcExporterFactory } from '../src/exporters/otlp-grpc/index.ts';
-import { createXapiPool } from '../src/lib/xapi/index.ts';
-import type { XapiPool } from '../src/lib/xapi/types.ts';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
 import { ScrapeController } from '../src/pipeline/scrape-controller.ts';
 import type { Logger } from '../src/plugin-api/index.ts';
-import type { SimulatorReadyInfo } from '../src/simulator/api.ts';
 import { exportBench, parseBench, type ExportFigure, type ParseFigure } from './micro.ts';
-import { runSink, type SinkStats } from './sink.ts';
+import { createBenchAgent, gc, startSimulator, startSink } from './harness.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -53,7 +46,6 @@ interface PoolSize {
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(HERE);
 
 function args(): { quick: boolean; pools: string[]; cycles: number | undefined; out: string | undefined; micro: boolean } {
   const argv = process.argv.slice(2);
@@ -94,51 +86,6 @@ function countingLogger(counts: LogCounts): Logger {
   return log;
 }
 
-async function startSimulator(size: PoolSize): Promise<{ info: SimulatorReadyInfo; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [
-      'src/main.ts', 'simulate',
-      '--hosts', String(size.hosts),
-      '--vms-per-host', String(size.vmsPerHost),
-      '--no-dynamics',
-      '--admin-port=-1',
-      '--time-scale', String(size.timeScale),
-      '--seed', '7',
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    let msg: SimulatorReadyInfo;
-    try {
-      msg = JSON.parse(line) as SimulatorReadyInfo;
-    } catch {
-      continue;
-    }
-    if (msg.event === 'ready') return { info: msg, child };
-  }
-  throw new Error('simulator exited before it was ready');
-}
-
-async function startSink(): Promise<{ child: ChildProcess; port: number; stats: () => Promise<SinkStats> }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-  return {
-    child,
-    port,
-    stats: async () => {
-      child.send({ stats: true });
-      const [msg] = (await once(child, 'message')) as [SinkStats];
-      return msg;
-    },
-  };
-}
-
-const gc: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-})();
 
 /**
  * Memory after a forced GC, read once V8's array-buffer sweeper has run: right after `gc()`, `external` still
@@ -293,24 +240,7 @@ async function runPool(size: PoolSize): Promise<PoolResult> {
   const sink = await startSink();
   const logCounts: LogCounts = { warn: 0, error: 0, first: [] };
   const log = countingLogger(logCounts);
-  const user = info.users.find((u) => u.role === 'read-only')!;
-  // The agent's defaults for a pool (config/schema.ts): 8 concurrent host requests, 10 s request timeout.
-  const pool: XapiPool = createXapiPool({
-    name: 'bench',
-    endpoints: [info.master_url],
-    username: user.username,
-    password: { reveal: () => user.password },
-    tls: { insecureSkipVerify: false, ca: readFileSync(info.ca_file!) },
-    requestTimeoutMs: 10_000,
-    maxConcurrentHosts: 8,
-    maxResponseBytes: 64 << 20,
-    originator: 'xen-otel-agent-bench',
-    logger: log,
-  });
-  const exporter = otlpGrpcExporterFactory.create(
-    { id: 'otlp', logger: log },
-    otlpGrpcConfigSchema.parse({ endpoint: `127.0.0.1:${sink.port}`, tls: { insecure: true }, compression: 'gzip' }),
-  );
+  const { pool, exporter } = createBenchAgent({ info, sinkPort: sink.port, originator: 'xen-otel-agent-bench', logger: log });
   const sampler = new RssSampler();
   const profiles = new Profiles();
   try {
@@ -650,5 +580,4 @@ async function main(): Promise<void> {
 }
 
 // Last, so every module-level constant above is initialised.
-if (process.argv.includes('--sink')) await runSink();
-else await main();
+await main();

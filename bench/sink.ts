@@ -1,4 +1,4 @@
-// The OTLP/gRPC sink of `npm run bench`, run as a *separate process* (forked by bench/run.ts) so that its gRPC
+// The OTLP/gRPC sink of `npm run bench`, run as a *separate process* (forked by bench/harness.ts) so that its gRPC
 // receive, gunzip and socket work never shows in the agent's CPU or memory figures.
 //
 // A raw-buffer MetricsService/Export handler (no protobuf decode: the fastest possible collector) behind a TCP
