@@ -12,7 +12,9 @@ import { runInNewContext } from 'node:vm';
 import { otlpGrpcConfigSchema, otlpGrpcExporterFactory } from '../src/exporters/otlp-grpc/index.ts';
 import { createXapiPool } from '../src/lib/xapi/index.ts';
 import type { XapiPool } from '../src/lib/xapi/types.ts';
-import type { Logger } from '../src/plugin-api/index.ts';
+import { Pipeline } from '../src/pipeline/pipeline.ts';
+import { ScrapeController } from '../src/pipeline/scrape-controller.ts';
+import type { Logger, Scraper } from '../src/plugin-api/index.ts';
 import type { SimulatorReadyInfo } from '../src/simulator/api.ts';
 import { runSink, type SinkStats } from './sink.ts';
 
@@ -98,6 +100,22 @@ export function createBenchAgent(options: { info: SimulatorReadyInfo; sinkPort: 
     otlpGrpcConfigSchema.parse({ endpoint: `127.0.0.1:${options.sinkPort}`, tls: { insecure: true }, compression: options.compression ?? 'gzip' }),
   );
   return { pool, exporter };
+}
+
+/** One pipeline with no processor into the exporter, driven by a controller the bench ticks itself. */
+export function createBenchController(options: { scraper: Scraper; exporter: ReturnType<typeof otlpGrpcExporterFactory.create>; logger: Logger }): ScrapeController {
+  const { scraper, exporter, logger } = options;
+  const pipeline = new Pipeline({ id: 'metrics', processors: [], exporters: [{ id: 'otlp', exporter, isReady: () => true }], logger, exportTimeoutMs: 30_000 });
+  return new ScrapeController({
+    id: 'rrd_updates',
+    scope: { name: 'xen-otel-agent/rrd_updates', version: 'bench' },
+    scraper,
+    collectionIntervalMs: 5000,
+    timeoutMs: 30_000,
+    initialDelayMs: 0,
+    pipelines: [pipeline],
+    logger,
+  });
 }
 
 if (process.argv.includes('--sink')) await runSink();

@@ -27,10 +27,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { GCProfiler, getHeapSpaceStatistics, getHeapStatistics, writeHeapSnapshot } from 'node:v8';
 import { factory } from '../plugins/rrd_updates/index.ts';
-import { Pipeline } from '../src/pipeline/pipeline.ts';
-import { ScrapeController } from '../src/pipeline/scrape-controller.ts';
 import type { Logger } from '../src/plugin-api/index.ts';
-import { createBenchAgent, gc, startSimulator, startSink } from './harness.ts';
+import { createBenchAgent, createBenchController, gc, startSimulator, startSink } from './harness.ts';
 
 const MiB = 2 ** 20;
 const round = (bytes: number): number => Math.round((bytes / MiB) * 10) / 10;
@@ -202,17 +200,7 @@ async function main(): Promise<void> {
           },
         }
       : rrdScraper;
-    const pipeline = new Pipeline({ id: 'metrics', processors: [], exporters: [{ id: 'otlp', exporter, isReady: () => true }], logger: silent, exportTimeoutMs: 30_000 });
-    const controller = new ScrapeController({
-      id: 'rrd_updates',
-      scope: { name: 'xen-otel-agent/rrd_updates', version: 'bench' },
-      scraper,
-      collectionIntervalMs: 5000,
-      timeoutMs: 30_000,
-      initialDelayMs: 0,
-      pipelines: [pipeline],
-      logger: silent,
-    });
+    const controller = createBenchController({ scraper, exporter, logger: silent });
 
     let peakRss = 0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);

@@ -28,11 +28,9 @@ import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { factory } from '../plugins/rrd_updates/index.ts';
-import { Pipeline } from '../src/pipeline/pipeline.ts';
-import { ScrapeController } from '../src/pipeline/scrape-controller.ts';
 import type { Logger } from '../src/plugin-api/index.ts';
 import { exportBench, parseBench, type ExportFigure, type ParseFigure } from './micro.ts';
-import { createBenchAgent, gc, startSimulator, startSink } from './harness.ts';
+import { createBenchAgent, createBenchController, gc, startSimulator, startSink } from './harness.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -252,23 +250,7 @@ async function runPool(size: PoolSize): Promise<PoolResult> {
       { id: 'rrd_updates', logger: log, clock: Date, pools: { get: () => pool, names: () => ['bench'] } },
       factory.configSchema.parse({ pools: ['bench'] }),
     );
-    const pipeline = new Pipeline({
-      id: 'metrics',
-      processors: [],
-      exporters: [{ id: 'otlp', exporter, isReady: () => true }],
-      logger: log,
-      exportTimeoutMs: 30_000,
-    });
-    const controller = new ScrapeController({
-      id: 'rrd_updates',
-      scope: { name: 'xen-otel-agent/rrd_updates', version: 'bench' },
-      scraper,
-      collectionIntervalMs: 5000,
-      timeoutMs: 30_000,
-      initialDelayMs: 0,
-      pipelines: [pipeline],
-      logger: log,
-    });
+    const controller = createBenchController({ scraper, exporter, logger: log });
 
     const periodMs = 5000 / size.timeScale;
     const runCycle = async (late: boolean): Promise<CycleFigure> => {
