@@ -7,8 +7,6 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { otlpGrpcConfigSchema, otlpGrpcExporterFactory } from '../src/exporters/otlp-grpc/index.ts';
 import { createXapiPool } from '../src/lib/xapi/index.ts';
 import type { XapiPool } from '../src/lib/xapi/types.ts';
@@ -16,15 +14,13 @@ import { Pipeline } from '../src/pipeline/pipeline.ts';
 import { ScrapeController } from '../src/pipeline/scrape-controller.ts';
 import type { Logger, Scraper } from '../src/plugin-api/index.ts';
 import type { SimulatorReadyInfo } from '../src/simulator/api.ts';
+import { forceGc } from '../test/helpers/gc.ts';
 import { runSink, type SinkStats } from './sink.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** A full GC without `--expose-gc` on the command line (the bench must run with the product's flags only). */
-export const gc: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-})();
+export const gc = forceGc;
 
 export interface SimulatedPoolSize {
   readonly hosts: number;

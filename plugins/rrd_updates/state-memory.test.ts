@@ -2,16 +2,12 @@
 // performance bar (issue #6) is 64 hosts / 6,400 VMs in ≤ 300 MB RSS, and this state was ~80 MB of it.
 // A generous bound on a GC'd heap measurement, never a timing.
 
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { forceGc as gc } from '../../test/helpers/gc.ts';
 import { RrdMapper } from './map.ts';
 import { LegendCache, parseRrdUpdates } from './parse.ts';
 import { host, inventoryOf, pool, vm } from './testdata/context.ts';
 import { generateRrdUpdates } from './testdata/generate.ts';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 /** Heap plus ArrayBuffers (legend copies, typed arrays) after full GCs. */
 function retainedBytes(): number {

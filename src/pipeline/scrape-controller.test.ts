@@ -1,7 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryExporter, recordingLogger, sampleBatch } from '../../test/core/helpers.ts';
+import { forceGc as gc } from '../../test/helpers/gc.ts';
 import { ScrapeItemError, type DeliveryReport, type MetricBatch, type Scraper, type ScrapeResult } from '../plugin-api/index.ts';
 import type { MetricsExporter } from '../exporters/types.ts';
 import { SelfTelemetry } from '../telemetry/self-metrics.ts';
@@ -197,12 +196,6 @@ describe('Pipeline with processors', () => {
 });
 
 describe('ScrapeController memory', () => {
-  const gc = ((globalThis as { gc?: () => void }).gc ??
-    (() => {
-      setFlagsFromString('--expose-gc');
-      return runInNewContext('gc') as () => void;
-    })()) as () => void;
-
   /** Delivers everything and keeps nothing (the memory exporter keeps its batches). */
   const forgetfulExporter: MetricsExporter = {
     start: async () => {},

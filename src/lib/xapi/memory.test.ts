@@ -4,9 +4,8 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { generate } from 'selfsigned';
+import { forceGc as gc } from '../../../test/helpers/gc.ts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseEndpoint } from './endpoint.ts';
 import { INVENTORY_CLASSES } from './records.ts';
@@ -14,13 +13,6 @@ import { simulatedPoolBodies } from './testing/simulated-bodies.ts';
 import { createAgents, destroyAgents, exchange, exchangeStreamed, isConsumed, type Agents, type BodyConsumer, type HttpExchange } from './transport.ts';
 import { XmlRpcResponseDecoder, type XmlRpcValue } from './xmlrpc-decoder.ts';
 
-function gcFunction(): () => void {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed !== undefined) return exposed;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
-const gc = gcFunction();
 
 /** Several full GCs with turns of the event loop between them (WeakRefs are only cleared after the current job). */
 async function collectGarbage(rounds = 6): Promise<void> {
