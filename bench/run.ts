@@ -5,6 +5,7 @@
 //   npm run bench -- --pools L --cycles 100 --out /tmp/x.json --no-micro
 //   BENCH_PROFILE=/tmp/prof npm run bench -- --pools L      CPU + sampling heap profile of the steady cycles
 //   BENCH_HEAPSNAPSHOT=/tmp/snap npm run bench -- --pools L  heap snapshot after the last cycle (large, slow)
+//   BENCH_RSS_TRACE=/tmp/trace.json npm run bench -- --pools L  every 50 ms memory sample of the steady cycles, by phase
 //
 // Per pool size a simulated XCP-ng pool runs in its own child process (`node src/main.ts simulate`), and the
 // OTLP/gRPC sink in another (bench/sink.ts). This process is the agent alone: real XapiPool (HTTPS, XML-RPC,
@@ -15,8 +16,9 @@
 // Cycles: the simulator runs with time acceleration (`--time-scale`), one 5 s RRD row per `5 / timeScale` real
 // seconds, and cycles are paced one per row, so each steady cycle exports one 5 s row per series, as a real
 // agent at a 5 s interval does. Cycle 0 is the first poll (host.get_servertime, a minute of rows, cold caches)
-// and the cycles after it run back to back until one fits in a row period (catch-up); both are reported on their
-// own, not as steady. Memory: RSS sampled every 50 ms and after each steady cycle, heap after a forced GC every
+// and the cycles after it run back to back until one fits in a row period, then paced until a cycle exports no
+// more points than the one before (catch-up: a row that lands during a catch-up cycle makes the next one carry two
+// rows per series); both are reported on their own, not as steady. Memory: RSS sampled every 50 ms and after each steady cycle, heap after a forced GC every
 // 10 cycles (outside the measured window); growth compares the last three of those with the first three. Timings are never asserted; the exit code only reflects protocol breaches
 // (a steady cycle must make N GETs for N hosts, no login, at most one pending event.from) and scrape errors.
 
@@ -29,6 +31,7 @@ import { Session } from 'node:inspector/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { factory } from '../plugins/rrd_updates/index.ts';
 import type { Logger } from '../src/plugin-api/index.ts';
+import type { MetricsExporter } from '../src/exporters/types.ts';
 import { exportBench, parseBench, type ExportFigure, type ParseFigure } from './micro.ts';
 import { createBenchAgent, createBenchController, gc, startSimulator, startSink } from './harness.ts';
 
@@ -113,19 +116,40 @@ function missingProductSettings(): string[] {
   return missing;
 }
 
-/** Highest RSS seen by a 50 ms sampler (reading RSS costs ~0.3 ms: 0.5 % of a cycle) (it only runs when the event loop is free, so it can miss short spikes). */
+/**
+ * Highest RSS seen by a 50 ms sampler (reading RSS costs ~0.3 ms: 0.5 % of a cycle) (it only runs when the event loop
+ * is free, so it can miss short spikes). With BENCH_RSS_TRACE=<file> it also writes every sample as
+ * [ms, RSS, heap used, heap total, array buffers, external (MiB), phase]: phase n while steady cycle n scrapes,
+ * `E<n>` while it exports, -n after it. That shows where a cycle's peak builds up.
+ */
 class RssSampler {
   peak = 0;
+  phase: string | number = 'before';
+  private readonly _tracePath = process.env['BENCH_RSS_TRACE'];
+  private readonly _trace: (string | number)[][] = [];
   private _timer: ReturnType<typeof setInterval> | undefined;
   start(): void {
     this._timer = setInterval(() => {
       const rss = process.memoryUsage.rss();
       if (rss > this.peak) this.peak = rss;
+      if (this._tracePath === undefined) return;
+      const m = process.memoryUsage();
+      this._trace.push([Math.round(performance.now()), ...[rss, m.heapUsed, m.heapTotal, m.arrayBuffers, m.external].map((b) => Math.round(b / MiB)), this.phase]);
     }, 50);
     this._timer.unref();
   }
   stop(): void {
     clearInterval(this._timer);
+    if (this._tracePath !== undefined) writeFileSync(this._tracePath, JSON.stringify(this._trace));
+  }
+  /** Marks the export phase of each cycle in the trace. */
+  watchExports(exporter: MetricsExporter): void {
+    if (this._tracePath === undefined) return;
+    const inner = exporter.export.bind(exporter);
+    exporter.export = async (batch, signal) => {
+      this.phase = `E${String(this.phase)}`;
+      return inner(batch, signal);
+    };
   }
 }
 
@@ -184,7 +208,7 @@ interface PoolResult {
   vms: number;
   firstCycle: CycleFigure;
   /** Back-to-back cycles after the first until one fits in a row period. */
-  catchUp: { cycles: number; wallS: number; cpuS: number };
+  catchUp: { cycles: number; wallS: number; cpuS: number; points: number[] };
   steady: CycleFigure[];
   summary: {
     wallS: Stat;
@@ -240,6 +264,7 @@ async function runPool(size: PoolSize): Promise<PoolResult> {
   const log = countingLogger(logCounts);
   const { pool, exporter } = createBenchAgent({ info, sinkPort: sink.port, originator: 'xen-otel-agent-bench', logger: log });
   const sampler = new RssSampler();
+  sampler.watchExports(exporter);
   const profiles = new Profiles();
   try {
     await pool.start(AbortSignal.timeout(120_000));
@@ -289,12 +314,31 @@ async function runPool(size: PoolSize): Promise<PoolResult> {
     // 1. First poll: a minute of rows per host (legitimately the peak).
     const firstCycle = await runCycle(false);
     const maxRssAfterFirst = process.resourceUsage().maxRSS * 1024;
-    // 2. Catch-up: back to back until a cycle fits in one row period (rows piled up during the first cycle).
+    // 2. Catch-up: back to back until a cycle fits in one row period (rows piled up during the first cycle), then
+    //    paced as the steady cycles are until one exports no more points than the one before it. A row that
+    //    arrives while a catch-up cycle runs is read by the next cycle, which then carries two rows per series:
+    //    still catch-up, not the steady state (one row per series) the targets are about.
     const catchUp: CycleFigure[] = [];
     while (catchUp.length < 40) {
       const c = await runCycle(false);
       catchUp.push(c);
       if (c.wallS * 1000 < periodMs * 0.9) break;
+    }
+    let next = performance.now() + periodMs;
+    const pacedCycle = async (phase: number): Promise<CycleFigure> => {
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      next = Math.max(next + periodMs, performance.now());
+      sampler.phase = phase;
+      const c = await runCycle(wait < -periodMs / 2);
+      sampler.phase = -phase;
+      return c;
+    };
+    for (let settling = 0; settling < 5; settling++) {
+      const c = await pacedCycle(0);
+      const previous = catchUp.at(-1)!;
+      catchUp.push(c);
+      if (settling > 0 && c.points <= previous.points) break;
     }
     // 3. Steady: one cycle per row period.
     const steady: CycleFigure[] = [];
@@ -303,12 +347,8 @@ async function runPool(size: PoolSize): Promise<PoolResult> {
     let steadyPeakHeap = 0;
     sampler.start();
     await profiles.start();
-    let next = performance.now() + periodMs;
     for (let cycle = 1; cycle <= size.cycles; cycle++) {
-      const wait = next - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      next = Math.max(next + periodMs, performance.now());
-      const c = await runCycle(wait < -periodMs / 2);
+      const c = await pacedCycle(cycle);
       steady.push(c);
       steadyPeakHeap = Math.max(steadyPeakHeap, c.heapAfter);
       sampler.peak = Math.max(sampler.peak, c.rssAfter);
@@ -337,7 +377,7 @@ async function runPool(size: PoolSize): Promise<PoolResult> {
       pool: size,
       vms: size.hosts * size.vmsPerHost,
       firstCycle,
-      catchUp: { cycles: catchUp.length, wallS: catchUp.reduce((t, c) => t + c.wallS, 0), cpuS: catchUp.reduce((t, c) => t + c.cpuS, 0) },
+      catchUp: { cycles: catchUp.length, wallS: catchUp.reduce((t, c) => t + c.wallS, 0), cpuS: catchUp.reduce((t, c) => t + c.cpuS, 0), points: catchUp.map((c) => c.points) },
       steady,
       summary: {
         wallS: stat(steady.map((c) => c.wallS)),

@@ -20,6 +20,7 @@ import {
   type SeriesData,
 } from '../../src/plugin-api/index.ts';
 import { readInventories } from '../../src/lib/storage/index.ts';
+import { ResponseBufferPool } from '../../src/lib/xapi/response-buffer.ts';
 import type { HostRecord, Inventory, XapiPool } from '../../src/lib/xapi/types.ts';
 import { hostResource } from '../../src/lib/xen-resources/index.ts';
 import type { RrdUpdatesConfig } from './config.ts';
@@ -84,6 +85,8 @@ export class RrdUpdatesScraper implements Scraper {
   /** Per `pool\0vm:<uuid>`: newest row delivered for the VM from any host (it follows a migration). */
   private readonly _vmDelivered = new Map<string, number>();
   private readonly _requestTimeoutMs: number | undefined;
+  /** Receive buffers for the bodies, one per host request in flight, kept across cycles. */
+  private readonly _buffers: ResponseBufferPool;
 
   constructor(settings: ReceiverSettings, config: Readonly<RrdUpdatesConfig>, options: RrdScraperOptions = {}) {
     this._settings = settings;
@@ -91,6 +94,12 @@ export class RrdUpdatesScraper implements Scraper {
     this._log = settings.logger;
     this._limit = pLimit(config.max_concurrent_hosts_global);
     this._requestTimeoutMs = options.requestTimeoutMs;
+    this._buffers = new ResponseBufferPool(config.max_concurrent_hosts_global);
+  }
+
+  /** Receive buffers created so far (tests, benchmarks): at most one per host request in flight. */
+  get receiveBuffersCreated(): number {
+    return this._buffers.created;
   }
 
   /** Cursor of one host (tests, debugging). */
@@ -227,21 +236,27 @@ export class RrdUpdatesScraper implements Scraper {
     // Hosts older than xapi 23.17 ignore Accept and answer JSON only with the `json` key (notes §1.3).
     if (format === 'json') query['json'] = 'true';
 
+    // The body is read into a buffer kept across cycles and is only needed until it is parsed (the parse copies what
+    // it keeps). A buffer whose request failed is not reused: an aborted transfer must not write into the next body.
+    const receive = this._buffers.acquire();
     let body: Buffer;
     try {
-      const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[format], signal: requestSignal });
+      const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[format], signal: requestSignal, into: receive });
       body = res.body;
     } catch (err) {
       return fail(codeOf(err, RRD_ERR_FETCH), '/rrd_updates request failed', err);
     }
 
+    const bodyBytes = body.length;
     let parsed: ParsedRrdUpdates;
     try {
       parsed = parseRrdUpdates(body, { legendCache: state.legendCache });
     } catch (err) {
       state.parseErrors += 1;
-      self.add(metrics['xen.rrd.scrape.bytes'], body.length);
+      self.add(metrics['xen.rrd.scrape.bytes'], bodyBytes);
       return fail(codeOf(err, RRD_ERR_FETCH), '/rrd_updates response could not be parsed', err);
+    } finally {
+      this._buffers.release(receive);
     }
 
     const lagBefore = Math.max(0, parsed.end - (cursor.delivered ?? parsed.end));
@@ -285,7 +300,7 @@ export class RrdUpdatesScraper implements Scraper {
 
     // VMs that just arrived from another host (migration) whose rows the old host did not deliver up to this
     // host's cursor: xcp-rrdd moved their RRD with them, so read the gap here.
-    let bytes = body.length;
+    let bytes = bodyBytes;
     for (const gap of this._migrationGaps(state, parsed, poolName, after)) {
       try {
         bytes += await this._readGap(pool, inventory, host, gap, after, requestSignal, resources);
@@ -335,9 +350,16 @@ export class RrdUpdatesScraper implements Scraper {
     const query: Record<string, string> = { start: String(gap.from + 1), cf: this._config.cf, interval: String(this._config.resolution), vm_uuid: gap.vmUuid };
     const format = wireFormatFor(this._config.format, host);
     if (format === 'json') query['json'] = 'true';
-    const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[format], signal });
-    const parsed = parseRrdUpdates(res.body);
-    if (parsed.step !== this._config.resolution) return res.body.length; // older than the fine archive: not worth coarse rows
+    const receive = this._buffers.acquire();
+    const res = await pool.getFromHost(host.ref, { path: '/rrd_updates', query, accept: ACCEPT[format], signal, into: receive });
+    const bodyBytes = res.body.length;
+    let parsed: ParsedRrdUpdates;
+    try {
+      parsed = parseRrdUpdates(res.body);
+    } finally {
+      this._buffers.release(receive);
+    }
+    if (parsed.step !== this._config.resolution) return bodyBytes; // older than the fine archive: not worth coarse rows
     const { batch } = this._gapMapper.map(parsed, { pool: inventory.pool, host, inventory, options: { metrics: this._config.metrics, cf: this._config.cf, minTimeExclusive: gap.from } });
     for (const r of batch.resources) {
       if (r.key !== `vm:${gap.vmUuid}`) continue;
@@ -347,7 +369,7 @@ export class RrdUpdatesScraper implements Scraper {
       if (index >= 0) resources[index] = mergeResources([resources[index]!, older]);
       else resources.push(older);
     }
-    return res.body.length;
+    return bodyBytes;
   }
 
   /** The host's wire format this cycle; a change (first poll, host upgraded) is logged once. */

@@ -147,6 +147,27 @@ describe('rrd_updates scraper against the simulator', () => {
     expect(points(r.batch).some((p) => p.key.startsWith('vm:'))).toBe(true);
   });
 
+  it('reads the bodies into buffers kept across cycles, one per host request in flight; a failed request\'s buffer is not reused', async () => {
+    const s = scraper({ max_concurrent_hosts_global: 2 });
+    await scrape(s);
+    const created = s.receiveBuffersCreated;
+    expect(created).toBe(2);
+    for (let i = 0; i < 3; i++) {
+      await simAdvance(5);
+      const r = await scrape(s);
+      expect(r.errors).toEqual([]);
+      expect(points(r.batch).some((p) => p.key.startsWith('vm:'))).toBe(true);
+    }
+    expect(s.receiveBuffersCreated).toBe(created);
+    // An aborted transfer could still write into its buffer, so a failed request's buffer is dropped.
+    sim.admin.setFault(member().uuid, { kind: 'http500', count: 1 });
+    await simAdvance(5);
+    expect((await scrape(s)).errors).toHaveLength(1);
+    await simAdvance(5);
+    expect((await scrape(s)).errors).toEqual([]);
+    expect(s.receiveBuffersCreated).toBe(created + 1);
+  });
+
   it('a cursor older than the 5 s archive gets 60 s rows: exported with their real step, counted, logged once', async () => {
     const s = scraper({ max_backfill: '2h' });
     await scrape(s, deliverNone); // initialise every cursor

@@ -40,7 +40,7 @@ function receivedRow(row: MetricRow): string {
 }
 
 /**
- * A transport that decodes each body when it is sent (a reused buffer is overwritten later), answers with
+ * A transport that decodes each body when it is sent (an answered body is freed by the engine), answers with
  * `answer`, and can hold sends until released so a test sees what is encoded while the network is busy.
  */
 class ScriptedTransport implements Transport {
@@ -48,6 +48,8 @@ class ScriptedTransport implements Transport {
   readonly bodies: Buffer[] = [];
   /** Copies of the bodies as they were when sent. */
   readonly copies: Buffer[] = [];
+  /** Whether each body was the whole of its ArrayBuffer when sent. */
+  readonly whole: boolean[] = [];
   inFlight = 0;
   maxInFlight = 0;
   private _held: (() => void)[] | null = null;
@@ -70,6 +72,7 @@ class ScriptedTransport implements Transport {
   async send(body: Buffer): Promise<SendResult> {
     this.bodies.push(body);
     this.copies.push(Buffer.from(body));
+    this.whole.push(body.byteOffset === 0 && body.byteLength === body.buffer.byteLength);
     const attempt = this.bodies.length;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -84,7 +87,7 @@ class ScriptedTransport implements Transport {
 }
 
 describe('ExportEngine request buffers', () => {
-  it('writes every request into at most num_consumers reused buffers, and every row arrives exactly once', async () => {
+  it('encodes through one scratch buffer into exact bodies of their own, freed once answered; every row arrives once', async () => {
     // arrange: ~40 requests of up to 8 KiB with 2 consumers
     const resources = smallResources(120, 20, 2);
     const transport = new ScriptedTransport();
@@ -97,9 +100,11 @@ describe('ExportEngine request buffers', () => {
     // assert
     expect(first.failedKeys.size + second.failedKeys.size).toBe(0);
     expect(transport.bodies.length).toBeGreaterThan(20);
-    expect(engine.requestBuffersCreated()).toBeLessThanOrEqual(2);
-    expect(new Set(transport.bodies.map((b) => b.buffer)).size).toBeLessThanOrEqual(2);
-    for (const body of transport.bodies) expect(body.length).toBeLessThanOrEqual(8 * 1024);
+    expect(engine.requestBuffersCreated()).toBe(1);
+    expect(transport.whole.every(Boolean)).toBe(true);
+    expect(new Set(transport.bodies.map((b) => b.buffer)).size).toBe(transport.bodies.length);
+    for (const body of transport.bodies) expect((body.buffer as ArrayBuffer).detached).toBe(true);
+    for (const copy of transport.copies) expect(copy.length).toBeLessThanOrEqual(8 * 1024);
     const expected = rowsOf(resources);
     expect(transport.received.map(receivedRow).sort()).toEqual([...expected, ...expected].sort());
   });
@@ -117,16 +122,17 @@ describe('ExportEngine request buffers', () => {
 
     // assert: three requests encoded and sent, nothing else encoded while they are held
     expect(transport.inFlight).toBe(3);
-    expect(engine.requestBuffersCreated()).toBe(3);
+    expect(transport.bodies).toHaveLength(3);
+    expect(engine.stats().requests).toBe(3);
     transport.release(); // and stop holding
     const outcome = await pending;
     expect(outcome.failedKeys.size).toBe(0);
     expect(transport.bodies.length).toBeGreaterThan(30);
-    expect(engine.requestBuffersCreated()).toBe(3);
+    expect(engine.requestBuffersCreated()).toBe(1);
     expect(transport.received.map(receivedRow).sort()).toEqual(rowsOf(resources));
   });
 
-  it('never rewrites a body whose send failed or was retried: it may still be read by an abandoned attempt', async () => {
+  it('never frees a body whose send failed or was retried: it may still be read by an abandoned attempt', async () => {
     // arrange: the first request fails (as a timeout would), the second is retried once, the rest succeed
     const resources = smallResources(80, 20, 2);
     const transport = new ScriptedTransport((_body, attempt) =>
@@ -139,12 +145,11 @@ describe('ExportEngine request buffers', () => {
     // act
     const outcome = await engine.export(batchOf(resources), AbortSignal.timeout(5000));
 
-    // assert: the failed and the retried bodies still hold what was sent; later requests got fresh buffers
+    // assert: the failed and the retried bodies still hold what was sent; the answered ones were freed
     expect(transport.bodies[0]!.equals(copies[0]!)).toBe(true);
     expect(transport.bodies[1]!.equals(copies[1]!)).toBe(true);
     expect(transport.bodies[1]!.buffer).toBe(transport.bodies[2]!.buffer); // the retry resends the same bytes
-    expect(transport.bodies[3]!.buffer).not.toBe(transport.bodies[0]!.buffer);
-    expect(transport.bodies[3]!.buffer).not.toBe(transport.bodies[1]!.buffer);
+    expect(transport.bodies.slice(3).every((b) => (b.buffer as ArrayBuffer).detached)).toBe(true);
     const failedRows = flattenRequest(decodeExportRequest(copies[0]!));
     expect(outcome.failedKeys).toEqual(new Set(failedRows.map((r) => `vm:${String(r.resource['xen.vm.uuid']).slice('uuid-'.length)}`)));
     expect([...transport.received.map(receivedRow), ...failedRows.map(receivedRow)].sort()).toEqual(rowsOf(resources));
@@ -172,7 +177,7 @@ describe('ExportEngine request buffers', () => {
     const engine = new ExportEngine(transport, options(), recordingLogger());
     const outcome = await engine.export(batchOf(resources), AbortSignal.timeout(5000));
     expect(outcome.failedKeys.size).toBe(0);
-    for (const body of transport.bodies) expect(body.length).toBeLessThanOrEqual(8 * 1024);
+    for (const copy of transport.copies) expect(copy.length).toBeLessThanOrEqual(8 * 1024);
     expect(transport.received.map(receivedRow).sort()).toEqual(rowsOf(resources));
     expect(new Set(transport.received.map(rowKey)).size).toBe(transport.received.length);
   });

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { OtlpGrpcReceiver, rowKey, startByteCountingProxy } from '../../../test/helpers/otlp-receiver.ts';
 import type { ExportBatch } from '../types.ts';
 import { FAST_RETRY, exporterTestBed } from '../otlp-common/exporter-test-bed.ts';
@@ -51,6 +51,32 @@ describe('otlp (gRPC) exporter', () => {
     expect(first).toMatchObject({ metric: 'test.gauge', unit: 'By', kind: 'gauge', timeUnixNano: '1763750000123000000', value: 3002 });
     expect(rows.filter((row) => row.timeUnixNano === '1763750005123000000')).toHaveLength(240);
     expect(e.stats()).toMatchObject({ requests: r.received.length, pointsSent: 480, pointsDropped: 0, retries: 0 });
+  });
+
+  it('hands each request to grpc-js without a copy, and frees it as soon as it is answered', async () => {
+    const r = await receiver();
+    const e = exporter({ endpoint: `http://${r.address}`, max_request_bytes: 8192 });
+    // Upstream's transport wraps the request with `Buffer.from(data)`: a view for an ArrayBuffer, a copy (freed only
+    // by a full GC) for a Uint8Array.
+    const wrapped: unknown[] = [];
+    const from = Buffer.from.bind(Buffer) as (...args: unknown[]) => Buffer;
+    const spy = vi.spyOn(Buffer, 'from').mockImplementation(((...args: unknown[]) => {
+      wrapped.push(args[0]);
+      return from(...args);
+    }) as never);
+    try {
+      expect((await e.export(batch(smallResources(40, 6, 2)), signal())).failedKeys.size).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(r.received.length).toBeGreaterThan(1);
+    // (The engine wraps each request's ArrayBuffer too, when it makes it.)
+    const requests = new Set(wrapped.filter((x): x is ArrayBuffer => x instanceof ArrayBuffer));
+    expect(requests.size).toBe(r.received.length);
+    for (const request of requests) expect(request.detached).toBe(true);
+    const sizes = new Set(r.received.map((q) => q.rawBytes));
+    expect(wrapped.filter((x) => x instanceof Uint8Array && sizes.has(x.length))).toEqual([]);
+    expect(r.rows()).toHaveLength(40 * 6 * 2);
   });
 
   it('writes sums with start time, cumulative and monotonic, and int values', async () => {

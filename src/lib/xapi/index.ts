@@ -7,4 +7,5 @@ export { XapiDouble, XmlRpcResponseDecoder, decodeMethodResponse, encodeMethodCa
 export type { XmlRpcDecodeOptions, XmlRpcValue } from './codec.ts';
 export { toInt, toUnixMs } from './records.ts';
 export { NULL_REF } from './types.ts';
+export { ResponseBuffer, ResponseBufferPool } from './response-buffer.ts';
 export type * from './types.ts';

@@ -1,7 +1,7 @@
 // Immutable inventory snapshots. A snapshot is never mutated: an event batch produces a new snapshot that shares
 // the untouched maps with the previous one, so a reader holding a snapshot sees one consistent pool state.
 import type { XmlRpcValue } from './codec.ts';
-import { INVENTORY_CLASSES, type InventoryKey } from './records.ts';
+import { INVENTORY_CLASSES, internTable, type InventoryKey } from './records.ts';
 import type { Inventory, PoolRecord, Ref } from './types.ts';
 
 type Tables = { readonly [K in InventoryKey]: ReadonlyMap<Ref, { readonly ref: Ref; readonly uuid: string }> };
@@ -52,14 +52,16 @@ export type RawRecordsByKey = Partial<Record<InventoryKey, XmlRpcValue>>;
 export function inventoryFromRecords(generation: number, raw: RawRecordsByKey): Inventory {
   const tables: Partial<Record<InventoryKey, Map<Ref, { ref: Ref; uuid: string }>>> = {};
   const uuids = new Map<string, Ref>();
+  // One copy of each ref and short value across every class of this load (the table is dropped with the load).
+  const intern = internTable();
   for (const cls of INVENTORY_CLASSES) {
     const table = new Map<Ref, { ref: Ref; uuid: string }>();
     const records = raw[cls.key];
     if (records !== null && typeof records === 'object' && !Array.isArray(records) && !(records instanceof Date) && !Buffer.isBuffer(records)) {
       for (const [ref, record] of Object.entries(records)) {
-        const typed = cls.normalise(ref, record);
-        table.set(ref, typed);
-        if (typed.uuid !== '') uuids.set(typed.uuid, ref);
+        const typed = cls.normalise(ref, record, intern);
+        table.set(typed.ref, typed);
+        if (typed.uuid !== '') uuids.set(typed.uuid, typed.ref);
       }
     }
     tables[cls.key] = table;

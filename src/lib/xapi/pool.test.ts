@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { XapiErrorCode, type XapiError } from './errors.ts';
 import { createXapiPool } from './pool.ts';
+import { ResponseBuffer } from './response-buffer.ts';
 import { FakePool, seedPool } from './testing/fake-pool.ts';
 import { deadUrl, startFakeHost, startFakeHostsOnOnePort, xapiFailure, type FakeHost, type Reply } from './testing/fake-xapi.ts';
 import { PASSWORD, poolOptions, renderLogs, signal, until, type LogEntry } from './testing/harness.ts';
@@ -285,6 +286,20 @@ describe('host HTTP', () => {
     expect(get.headers.accept).toBe('application/json');
     expect(get.headers.cookie).toMatch(/^session_id=OpaqueRef:session-1-secret$/);
     expect(get.headers.authorization).toBeUndefined();
+  });
+
+  it('reads a body into a caller\'s reused buffer: the same bytes, and no new memory for the next body', async () => {
+    const body = 'x'.repeat(50_000) + 'y'.repeat(250_000); // several socket chunks
+    const { pool } = await setup({ get: () => ({ status: 200, headers: { 'content-type': 'text/xml' }, body }) });
+    const into = new ResponseBuffer(1024);
+    const first = await pool.getFromHost('OpaqueRef:host2', { path: '/rrd_updates', query: {}, accept: 'text/xml', signal: signal(), into });
+    expect(first.status).toBe(200);
+    expect(first.body.toString()).toBe(body);
+    const memory = first.body.buffer;
+    const second = await pool.getFromHost('OpaqueRef:host2', { path: '/rrd_updates', query: {}, accept: 'text/xml', signal: signal(), into });
+    expect(second.body.toString()).toBe(body);
+    expect(second.body.buffer).toBe(memory);
+    expect(pool.stats().httpBytes).toBe(2 * body.length);
   });
 
   it('re-logs in once on 401 and retries', async () => {

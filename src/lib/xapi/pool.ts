@@ -6,6 +6,7 @@ import { endpointForAddress, parseEndpoint, sameEndpoint, type Endpoint } from '
 import { XapiError, XapiErrorCode, isXapiError, xapiFailureCode } from './errors.ts';
 import { EVENT_CLASSES, applyEvents, decodeEvents, emptyInventory, inventoryFromRecords, type RawRecordsByKey } from './inventory.ts';
 import { INVENTORY_CLASSES } from './records.ts';
+import type { ResponseBuffer } from './response-buffer.ts';
 import { abortedError, createAgents, destroyAgents, exchange, exchangeStreamed, isConsumed, type Agents, type BodyConsumer, type HttpResult } from './transport.ts';
 import type {
   HostHttpRequest,
@@ -501,19 +502,36 @@ class Pool implements XapiPool {
     // The master is reached through the URL we logged in with (it may differ from host.address behind NAT).
     const endpoint = inventory.pool?.master === hostRef ? session.master : endpointForAddress(session.master, host.address);
     this._httpRequests++;
-    const res = await exchange({
+    const exchangeRequest = {
       agents: this._agents,
       endpoint,
-      method: 'GET',
+      method: 'GET' as const,
       path: request.path + encodeQuery(request.query),
       headers: { Accept: request.accept, Cookie: `session_id=${session.id}`, 'User-Agent': this._options.originator },
       timeoutMs: this._options.requestTimeoutMs,
       signal: AbortSignal.any([request.signal, this._closeController.signal]),
       maxBytes: request.maxBytes ?? this._options.maxResponseBytes,
-    });
+    };
+    const into = request.into;
+    let res: HttpResult;
+    if (into === undefined) {
+      res = await exchange(exchangeRequest);
+    } else {
+      const received = await exchangeStreamed(exchangeRequest, (_status, headers) => intoBuffer(into, Number(headers['content-length'])));
+      res = isConsumed(received) ? { status: received.status, headers: received.headers, body: received.consumed } : received;
+    }
     this._httpBytes += res.body.length;
     return res;
   }
+}
+
+/** Copies each chunk into `buffer` as it arrives, so the socket's chunks die young (see response-buffer.ts). */
+function intoBuffer(buffer: ResponseBuffer, declaredLength: number): BodyConsumer<Buffer> {
+  buffer.begin(Number.isFinite(declaredLength) ? declaredLength : undefined);
+  return {
+    write: (chunk) => buffer.append(chunk),
+    end: () => buffer.view(),
+  };
 }
 
 /** xapi decodes queries with `Uri.pct_decode` (no `+` → space), so encode with %20, never URLSearchParams. */

@@ -2,6 +2,8 @@
 // Field names are XAPI's own (snake_case, `name_label`, `resident_on`, …) so they can be checked against the
 // datamodel; int64 fields are converted to JS numbers by the client, datetimes to unix milliseconds.
 
+import type { ResponseBuffer } from './response-buffer.ts';
+
 export type Ref = string; // 'OpaqueRef:…'
 export const NULL_REF = 'OpaqueRef:NULL';
 
@@ -167,6 +169,11 @@ export interface HostHttpRequest {
   signal: AbortSignal;
   /** Response bodies larger than this fail with XAPI_ERR_RESPONSE_TOO_LARGE. */
   maxBytes?: number;
+  /**
+   * Receive the body into this reused buffer as it arrives; the response's `body` is then a view of it, valid until
+   * the buffer's next use. Without it the body is a fresh Buffer.
+   */
+  into?: ResponseBuffer;
 }
 
 /** One configured pool: one session, one inventory, keep-alive HTTPS to every host. */
