@@ -337,7 +337,7 @@ describe('otlp (gRPC) exporter', () => {
   it('config: defaults and validation', () => {
     const parsed = otlpGrpcExporterFactory.configSchema.parse({});
     expect(parsed).toMatchObject({
-      max_request_bytes: 3 * 1024 * 1024,
+      max_request_bytes: 1024 * 1024,
       retry_on_failure: { enabled: true, initial_interval: 1000, max_interval: 10_000, max_elapsed_time: 60_000 },
       sending_queue: { num_consumers: 4 },
       serializer: 'native',
