@@ -19,4 +19,4 @@ COPY otel-agent.yaml /etc/xen-otel-agent/otel-agent.yaml
 # The image's own `node` user; the agent needs no privileges (outbound HTTPS to XAPI, OTLP out).
 USER node
 
-CMD ["node", "--max-semi-space-size=1", "src/main.ts", "run", "--config", "/etc/xen-otel-agent/otel-agent.yaml"]
+CMD ["node", "--max-semi-space-size=1", "--gc-memory-reducer-start-delay-ms=500", "src/main.ts", "run", "--config", "/etc/xen-otel-agent/otel-agent.yaml"]

@@ -8,7 +8,9 @@
 //   BENCH_RSS_TRACE=/tmp/trace.json npm run bench -- --pools L  every 50 ms memory sample of the steady cycles, by phase
 //
 // Per pool size a simulated XCP-ng pool runs in its own child process (`node src/main.ts simulate`), and the
-// OTLP/gRPC sink in another (bench/sink.ts). This process is the agent alone: real XapiPool (HTTPS, XML-RPC,
+// OTLP/gRPC sink in another (bench/sink.ts). Each pool's agent is a fresh process too (this script with
+// `--child-pool`, same node flags and environment), so no pool inherits another's memory high-water marks; the
+// parent only collects, runs the micro benches and prints. The agent process is the agent alone: real XapiPool (HTTPS, XML-RPC,
 // event.from) → rrd_updates scraper → ScrapeController.tick() → Pipeline → OTLP/gRPC exporter (gzip) → delivery
 // report back to the scraper's cursors. So process.cpuUsage() here is the agent's CPU (event loop, gzip on the
 // libuv threadpool, TLS), nothing else.
@@ -23,8 +25,9 @@
 // (a steady cycle must make N GETs for N hosts, no login, at most one pending event.from) and scrape errors.
 
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, totalmem, freemem, cpus } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, totalmem, freemem, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
@@ -48,7 +51,7 @@ interface PoolSize {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-function args(): { quick: boolean; pools: string[]; cycles: number | undefined; out: string | undefined; micro: boolean } {
+function args(): { quick: boolean; pools: string[]; cycles: number | undefined; out: string | undefined; micro: boolean; childPool: string | undefined; childOut: string | undefined } {
   const argv = process.argv.slice(2);
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
@@ -57,7 +60,15 @@ function args(): { quick: boolean; pools: string[]; cycles: number | undefined; 
   const quick = argv.includes('--quick');
   const pools = (value('pools') ?? (quick ? 'S,M' : 'S,M,L')).split(',').map((p) => p.trim().toUpperCase());
   const cycles = value('cycles');
-  return { quick, pools, cycles: cycles === undefined ? undefined : Number(cycles), out: value('out'), micro: !argv.includes('--no-micro') };
+  return {
+    quick,
+    pools,
+    cycles: cycles === undefined ? undefined : Number(cycles),
+    out: value('out'),
+    micro: !argv.includes('--no-micro'),
+    childPool: value('child-pool'),
+    childOut: value('child-out'),
+  };
 }
 
 function poolSizes(quick: boolean, names: string[], cycles: number | undefined): PoolSize[] {
@@ -111,7 +122,7 @@ function missingProductSettings(): string[] {
   for (const word of words) {
     const assignment = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
     if (assignment && process.env[assignment[1]!] !== assignment[2]) missing.push(word);
-    if (word.startsWith('--max-') && !process.execArgv.includes(word)) missing.push(word);
+    if (word.startsWith('--') && word.includes('=') && !word.startsWith('--config') && !process.execArgv.includes(word)) missing.push(word);
   }
   return missing;
 }
@@ -120,34 +131,49 @@ function missingProductSettings(): string[] {
  * Highest RSS seen by a 50 ms sampler (reading RSS costs ~0.3 ms: 0.5 % of a cycle) (it only runs when the event loop
  * is free, so it can miss short spikes). With BENCH_RSS_TRACE=<file> it also writes every sample as
  * [ms, RSS, heap used, heap total, array buffers, external (MiB), phase]: phase n while steady cycle n scrapes,
- * `E<n>` while it exports, -n after it. That shows where a cycle's peak builds up.
+ * n + 0.5 while it exports, -n after it. That shows where a cycle's peak builds up.
  */
 class RssSampler {
   peak = 0;
-  phase: string | number = 'before';
+  /** Steady cycle n while it runs (0 before the first), -n after it; + 0.5 while it exports. */
+  phase = 0;
   private readonly _tracePath = process.env['BENCH_RSS_TRACE'];
-  private readonly _trace: (string | number)[][] = [];
+  /** Preallocated, so the trace adds nothing to the heap it measures (4,000 samples per 100 L cycles). */
+  private readonly _trace = this._tracePath === undefined ? undefined : new Float64Array(7 * 50_000);
+  private _traced = 0;
   private _timer: ReturnType<typeof setInterval> | undefined;
   start(): void {
     this._timer = setInterval(() => {
       const rss = process.memoryUsage.rss();
       if (rss > this.peak) this.peak = rss;
-      if (this._tracePath === undefined) return;
+      const trace = this._trace;
+      if (trace === undefined || this._traced + 7 > trace.length) return;
       const m = process.memoryUsage();
-      this._trace.push([Math.round(performance.now()), ...[rss, m.heapUsed, m.heapTotal, m.arrayBuffers, m.external].map((b) => Math.round(b / MiB)), this.phase]);
+      let at = this._traced;
+      trace[at++] = Math.round(performance.now());
+      trace[at++] = rss / MiB;
+      trace[at++] = m.heapUsed / MiB;
+      trace[at++] = m.heapTotal / MiB;
+      trace[at++] = m.arrayBuffers / MiB;
+      trace[at++] = m.external / MiB;
+      trace[at++] = this.phase;
+      this._traced = at;
     }, 50);
     this._timer.unref();
   }
   stop(): void {
     clearInterval(this._timer);
-    if (this._tracePath !== undefined) writeFileSync(this._tracePath, JSON.stringify(this._trace));
+    if (this._tracePath === undefined || this._trace === undefined) return;
+    const rows: number[][] = [];
+    for (let at = 0; at < this._traced; at += 7) rows.push(Array.from(this._trace.subarray(at, at + 7), (v, i) => (i === 0 || i === 6 ? v : Math.round(v))));
+    writeFileSync(this._tracePath, JSON.stringify(rows));
   }
   /** Marks the export phase of each cycle in the trace. */
   watchExports(exporter: MetricsExporter): void {
     if (this._tracePath === undefined) return;
     const inner = exporter.export.bind(exporter);
     exporter.export = async (batch, signal) => {
-      this.phase = `E${String(this.phase)}`;
+      this.phase += 0.5;
       return inner(batch, signal);
     };
   }
@@ -560,8 +586,34 @@ function print(report: Report, previous: Report | undefined): void {
   }
 }
 
+/**
+ * Runs one pool in a fresh agent process (this script with `--child-pool`), as an agent configured for that pool
+ * alone would run. In one process, L measured after S and M inherited their glibc and V8 high-water marks: RSS after
+ * GC 260 and 280 MiB in two full runs, against 218–261 MiB in L-only runs of the same tree.
+ */
+async function runPoolInOwnProcess(size: PoolSize): Promise<PoolResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'xen-otel-agent-bench-'));
+  try {
+    const out = join(dir, `${size.name}.json`);
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--child-pool', size.name, '--child-out', out], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`pool ${size.name}: the agent process exited with ${String(code)}`);
+    return JSON.parse(readFileSync(out, 'utf8')) as PoolResult;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const a = args();
+  if (a.childPool !== undefined) {
+    const size = poolSizes(a.quick, [a.childPool], a.cycles)[0];
+    if (size === undefined || a.childOut === undefined) throw new Error(`--child-pool ${a.childPool}: unknown pool or no --child-out`);
+    writeFileSync(a.childOut, JSON.stringify(await runPool(size)));
+    return;
+  }
   const started = new Date();
   const machine: Report['machine'] = {
     nproc: availableParallelism(),
@@ -581,7 +633,7 @@ async function main(): Promise<void> {
   const pools: PoolResult[] = [];
   for (const size of poolSizes(a.quick, a.pools, a.cycles)) {
     console.error(`pool ${size.name}: ${size.hosts} hosts × ${size.vmsPerHost} VMs, ${size.cycles} steady cycles, one 5 s row per ${(5 / size.timeScale).toFixed(1)} s`);
-    pools.push(await runPool(size));
+    pools.push(await runPoolInOwnProcess(size));
   }
   const parse = a.micro ? parseBench(a.quick) : [];
   const exp = a.micro ? exportBench(a.quick) : undefined;

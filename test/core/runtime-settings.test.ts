@@ -44,8 +44,9 @@ function containersOf(path: string): ManifestContainer[] {
 }
 
 describe('memory settings are the same at every launch point', () => {
-  it('npm start sets a young-generation cap and the glibc mmap threshold', () => {
+  it('npm start sets a young-generation cap, an early memory reducer and the glibc mmap threshold', () => {
     expect(product.v8Flags.some((flag) => flag.startsWith('--max-semi-space-size='))).toBe(true);
+    expect(product.v8Flags.some((flag) => flag.startsWith('--gc-memory-reducer-start-delay-ms='))).toBe(true);
     expect(product.env['MALLOC_MMAP_THRESHOLD_']).toMatch(/^\d+$/);
   });
 
@@ -68,13 +69,14 @@ describe('memory settings are the same at every launch point', () => {
     expect(fromCommandLine(argv.join(' ')).v8Flags).toEqual(product.v8Flags);
   });
 
-  it.each(['deploy/kubernetes/daemonset/daemonset.yaml', 'deploy/kubernetes/deployment.yaml'])('the Kubernetes manifest %s (NODE_OPTIONS and env)', (path) => {
+  it.each(['deploy/kubernetes/daemonset/daemonset.yaml', 'deploy/kubernetes/deployment.yaml'])('the Kubernetes manifest %s (command, NODE_OPTIONS and env)', (path) => {
     const containers = containersOf(path);
     expect(containers.length).toBeGreaterThan(0);
     for (const container of containers) {
       const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? '']));
-      const nodeOptions = (env['NODE_OPTIONS'] ?? '').split(/\s+/);
-      for (const flag of product.v8Flags) expect(nodeOptions).toContain(flag);
+      // Node accepts only some V8 flags in NODE_OPTIONS (not --gc-memory-reducer-start-delay-ms): the command carries them.
+      const flags = [...fromCommandLine(container.command.join(' ')).v8Flags, ...(env['NODE_OPTIONS'] ?? '').split(/\s+/)];
+      for (const flag of product.v8Flags) expect(flags, `${path}: ${flag}`).toContain(flag);
       for (const [name, value] of Object.entries(product.env)) expect(env[name], `${path}: env ${name}`).toBe(value);
     }
   });
