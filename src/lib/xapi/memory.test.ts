@@ -8,7 +8,6 @@ import { generate } from 'selfsigned';
 import { forceGc as gc } from '../../../test/helpers/gc.ts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseEndpoint } from './endpoint.ts';
-import { inventoryFromRecords, type RawRecordsByKey } from './inventory.ts';
 import { INVENTORY_CLASSES } from './records.ts';
 import { simulatedPoolBodies } from './testing/simulated-bodies.ts';
 import { createAgents, destroyAgents, exchange, exchangeStreamed, isConsumed, type Agents, type BodyConsumer, type HttpExchange } from './transport.ts';
@@ -123,33 +122,5 @@ describe('decoding a large get_all_records', () => {
     expect(Object.keys(records[0]!).sort()).toEqual([...vmClass.fields].sort());
     // Measured: 4.9 MB projected; 12.9 MB without projection, 11.6 MB on the old xmlrpc + structuredClone path.
     expect(retained, `retained ${(retained / 1e6).toFixed(1)} MB of heap for a ${(body.length / 1e6).toFixed(1)} MB body`).toBeLessThan(body.length / 3);
-  });
-});
-
-describe('building the inventory', () => {
-  it('keeps one copy of each repeated ref and short value across the classes of a load', async () => {
-    // 20 hosts × 100 VMs, every class decoded from xapi's bytes as the pool client does (each value a fresh string).
-    const bodies = (() => {
-      const sim = simulatedPoolBodies({ hosts: 20, vmsPerHost: 100 });
-      return INVENTORY_CLASSES.map((cls) => ({ cls, body: Buffer.from(sim.allRecords(cls.wire as Parameters<typeof sim.allRecords>[0])) }));
-    })();
-    const decodeAll = (): RawRecordsByKey => {
-      const raw: RawRecordsByKey = {};
-      for (const { cls, body } of bodies) {
-        const decoder = new XmlRpcResponseDecoder({ recordFields: cls.fields });
-        decoder.write(body);
-        raw[cls.key] = (decoder.end() as { Value: XmlRpcValue }).Value;
-      }
-      return raw;
-    };
-    await collectGarbage();
-    const before = process.memoryUsage().heapUsed;
-    const inventory = inventoryFromRecords(1, decodeAll());
-    await collectGarbage();
-    const retained = process.memoryUsage().heapUsed - before;
-    expect(inventory.vms.size).toBeGreaterThan(2000);
-    const perVm = retained / inventory.vms.size;
-    // Measured (Node 24): 1,806 bytes per VM with the intern table, 2,708 without (5.5 MiB more at 6,400 VMs).
-    expect(perVm, `${perVm.toFixed(0)} B of heap per VM`).toBeLessThan(2200);
   });
 });
