@@ -9,8 +9,9 @@ import { forceGc as gc } from '../../../test/helpers/gc.ts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseEndpoint } from './endpoint.ts';
 import { INVENTORY_CLASSES } from './records.ts';
+import { closeServerAndAgents } from './testing/harness.ts';
 import { simulatedPoolBodies } from './testing/simulated-bodies.ts';
-import { createAgents, destroyAgents, exchange, exchangeStreamed, isConsumed, type Agents, type BodyConsumer, type HttpExchange } from './transport.ts';
+import { createAgents, exchange, exchangeStreamed, isConsumed, type Agents, type BodyConsumer, type HttpExchange } from './transport.ts';
 import { XmlRpcResponseDecoder, type XmlRpcValue } from './xmlrpc-decoder.ts';
 
 
@@ -38,9 +39,7 @@ describe('keep-alive sockets do not retain finished responses', () => {
   });
 
   afterEach(async () => {
-    if (agents !== undefined) destroyAgents(agents);
-    server?.closeAllConnections();
-    if (server !== undefined) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    await closeServerAndAgents(server, agents);
     server = undefined;
     agents = undefined;
   });

@@ -6,15 +6,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEndpoint } from './endpoint.ts';
 import { XapiError, XapiErrorCode } from './errors.ts';
-import { createAgents, destroyAgents, exchange, exchangeStreamed, isConsumed, type Agents, type BodyConsumer } from './transport.ts';
+import { closeServerAndAgents } from './testing/harness.ts';
+import { createAgents, exchange, exchangeStreamed, isConsumed, type Agents, type BodyConsumer } from './transport.ts';
 
 let server: http.Server | undefined;
 let agents: Agents | undefined;
 
 afterEach(async () => {
-  if (agents !== undefined) destroyAgents(agents);
-  server?.closeAllConnections();
-  if (server !== undefined) await new Promise<void>((resolve) => server!.close(() => resolve()));
+  await closeServerAndAgents(server, agents);
   server = undefined;
   agents = undefined;
 });

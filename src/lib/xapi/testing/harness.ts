@@ -1,4 +1,7 @@
 // Shared bits of the pool tests: options, a capturing logger, polling with a deadline.
+import type * as http from 'node:http';
+import type * as https from 'node:https';
+import { destroyAgents, type Agents } from '../transport.ts';
 import type { XapiLogger, XapiPoolOptions } from '../types.ts';
 
 export const PASSWORD = 'p@ss<&>word';
@@ -57,3 +60,10 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
 }
 
 export const signal = () => AbortSignal.timeout(10_000);
+
+/** Ends a test's loopback server and keep-alive agents; connections first, so `close()` does not wait for idle sockets. */
+export async function closeServerAndAgents(server: http.Server | https.Server | undefined, agents: Agents | undefined): Promise<void> {
+  if (agents !== undefined) destroyAgents(agents);
+  server?.closeAllConnections();
+  if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+}
