@@ -90,36 +90,27 @@ class Slots {
 }
 
 /**
- * Request-sized scratch buffers for encoding, kept for reuse. Encoding a request is synchronous and its bytes are
- * copied out at once (`ownedBody`), so one buffer serves every request of an exporter; a part over the bound gets
- * a buffer of its own.
+ * The request-sized buffer requests are encoded into. Encoding a request is synchronous and its bytes are copied out
+ * at once (`ownedCopy`), so one buffer serves every request of an exporter; a part over the bound gets a buffer of its
+ * own.
  */
-export class RequestBuffers {
-  private readonly _free: Buffer[] = [];
-  private readonly _size: number;
-  private readonly _keep: number;
-  /** Buffers created so far (tests and benches check the reuse). */
+class EncodeScratch {
+  readonly size: number;
+  private _buffer: Buffer | undefined;
+  /** Scratch buffers created so far: 1 once anything was encoded (tests and benches check the reuse). */
   created = 0;
 
-  constructor(size: number, keep: number) {
-    this._size = size;
-    this._keep = keep;
+  constructor(size: number) {
+    this.size = size;
   }
 
-  get size(): number {
-    return this._size;
-  }
-
-  acquire(): Buffer {
-    const reused = this._free.pop();
-    if (reused !== undefined) return reused;
-    this.created++;
-    // Not from Node's shared 8 KiB pool (the size is far above it), and untouched pages cost no RSS until written.
-    return Buffer.allocUnsafeSlow(this._size);
-  }
-
-  release(buffer: Buffer): void {
-    if (this._free.length < this._keep && buffer.length === this._size) this._free.push(buffer);
+  get(): Buffer {
+    if (this._buffer === undefined) {
+      this.created++;
+      // Not from Node's shared 8 KiB pool (the size is far above it), and untouched pages cost no RSS until written.
+      this._buffer = Buffer.allocUnsafeSlow(this.size);
+    }
+    return this._buffer;
   }
 }
 
@@ -258,11 +249,11 @@ class RequestProducer {
   /** Resources that failed to encode; the rest of the batch still ships. */
   readonly unencodable: Unencodable[] = [];
   private readonly _parts: PartCursor;
-  private readonly _buffers: RequestBuffers;
+  private readonly _scratch: EncodeScratch;
   private _hasCurrent: boolean | undefined;
 
-  constructor(batch: ExportBatch, options: EngineOptions, buffers: RequestBuffers) {
-    this._buffers = buffers;
+  constructor(batch: ExportBatch, options: EngineOptions, scratch: EncodeScratch) {
+    this._scratch = scratch;
     this._parts =
       options.serializer === 'upstream'
         ? new UpstreamParts(batch.resources, batch.scope, options.maxRequestBytes, this.unencodable)
@@ -275,8 +266,7 @@ class RequestProducer {
     if (!this._hasCurrent) return null;
     // A part over the bound (a single point that cannot fit, or an upstream fragment) gets a buffer of its own:
     // the server decides.
-    const pooled = cursor.size > this._buffers.size ? null : this._buffers.acquire();
-    const w = new ProtoWriter(pooled ?? Buffer.allocUnsafeSlow(cursor.size));
+    const w = new ProtoWriter(cursor.size > this._scratch.size ? Buffer.allocUnsafeSlow(cursor.size) : this._scratch.get());
     const parts: RequestPart[] = [];
     let points = 0;
     while (this._hasCurrent) {
@@ -292,23 +282,21 @@ class RequestProducer {
       }
       this._hasCurrent = cursor.advance();
     }
-    const body = parts.length === 0 ? null : ownedBody(w.buf, w.pos);
-    if (pooled !== null) this._buffers.release(pooled);
     // Null when every remaining part failed to encode (the loop only stops early once a part is in).
-    return body === null ? null : { body, parts, points, owned: true };
+    return parts.length === 0 ? null : { body: ownedCopy(w.buf.subarray(0, w.pos)), parts, points, owned: true };
   }
 }
 
 /**
- * The first `length` bytes of `scratch` in an ArrayBuffer of their own and of exactly that length. Such a body can be
- * handed to a transport that wraps an ArrayBuffer instead of copying it (upstream's gRPC transport), and it is freed
- * with `freeBody` the moment it is answered instead of at the next full GC: at 64 hosts the requests of one cycle
- * are ~20 MiB, which otherwise sat in the RSS peak.
+ * `bytes` in an ArrayBuffer of their own and of exactly their length. Such a body can be handed to a transport that
+ * wraps an ArrayBuffer instead of copying it (upstream's gRPC transport), and it is freed with `transfer(0)` the
+ * moment it is answered instead of at the next full GC: at 64 hosts the requests of one cycle are ~20 MiB, which
+ * otherwise sat in the RSS peak.
  */
-function ownedBody(scratch: Buffer, length: number): Buffer {
-  const body = Buffer.from(new ArrayBuffer(length));
-  scratch.copy(body, 0, 0, length);
-  return body;
+export function ownedCopy(bytes: Uint8Array): Buffer {
+  const copy = Buffer.from(new ArrayBuffer(bytes.length));
+  copy.set(bytes);
+  return copy;
 }
 
 /** Frees an answered request's bytes now (only for `owned` bodies: nothing else views their ArrayBuffer). */
@@ -322,7 +310,7 @@ export class ExportEngine {
   private readonly _options: EngineOptions;
   private readonly _log: Logger;
   private readonly _slots: Slots;
-  private readonly _buffers: RequestBuffers;
+  private readonly _scratch: EncodeScratch;
   private readonly _inFlight = new Set<Promise<unknown>>();
   private readonly _stats: ExporterStats = { requests: 0, requestBytes: 0, pointsSent: 0, pointsDropped: 0, retries: 0, failures: 0 };
   private _failing = false;
@@ -333,7 +321,7 @@ export class ExportEngine {
     this._options = options;
     this._log = log;
     this._slots = new Slots(options.concurrency);
-    this._buffers = new RequestBuffers(options.maxRequestBytes, 1);
+    this._scratch = new EncodeScratch(options.maxRequestBytes);
   }
 
   stats(): ExporterStats {
@@ -345,9 +333,9 @@ export class ExportEngine {
     return this._slots.maxInUse;
   }
 
-  /** Scratch buffers allocated so far: one for every request, plus one per part over the bound (tests, benches). */
+  /** Scratch buffers allocated so far: one, however many requests (a part over the bound uses a buffer of its own). */
   requestBuffersCreated(): number {
-    return this._buffers.created;
+    return this._scratch.created;
   }
 
   export(batch: ExportBatch, signal: AbortSignal): Promise<ExportOutcome> {
@@ -361,7 +349,7 @@ export class ExportEngine {
     const failedKeys = new Set<string>();
     let droppedPoints = 0;
     let firstError = null as { code: string; error: unknown } | null;
-    const producer = new RequestProducer(batch, this._options, this._buffers);
+    const producer = new RequestProducer(batch, this._options, this._scratch);
     const scopeField = encodeScopeField(batch.scope);
 
     const consumer = async (): Promise<void> => {

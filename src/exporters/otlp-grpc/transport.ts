@@ -11,7 +11,7 @@ import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@ope
 import type { IExporterMetricsHelper, IExportMetricsServiceResponse, ISerializer } from '@opentelemetry/otlp-transformer';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ResolvedCommon } from '../otlp-common/config.ts';
-import type { SendResult, Transport } from '../otlp-common/engine.ts';
+import { ownedCopy, type SendResult, type Transport } from '../otlp-common/engine.ts';
 import { retryDelayFromStatusDetails } from './retry-info.ts';
 
 const RETRYABLE_CODES: ReadonlySet<number> = new Set([
@@ -24,7 +24,7 @@ const RETRYABLE_CODES: ReadonlySet<number> = new Set([
 ]);
 
 interface Packed {
-  /** The request's bytes, in an ArrayBuffer of exactly their length (see `ownedCopy`). */
+  /** The request's bytes, in an ArrayBuffer of exactly their length (see the engine's `ownedCopy`). */
   readonly body: ArrayBuffer;
   readonly points: number;
 }
@@ -70,16 +70,6 @@ function channelCredentials(resolved: ResolvedCommon): ChannelCredentials {
   return grpcCredentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, verify);
 }
 
-/**
- * Bytes in an ArrayBuffer of their own and of their exact length. Upstream's own copy (`Buffer.from(uint8array)`) can
- * only be freed by a full GC, and at L those copies (~20 MiB a cycle) were a third of the cycle's RSS peak.
- */
-function ownedCopy(body: Uint8Array): ArrayBuffer {
-  const owned = new ArrayBuffer(body.length);
-  new Uint8Array(owned).set(body);
-  return owned;
-}
-
 /** `host:port` for the delegate; the scheme only chose TLS (already resolved). */
 export function grpcTarget(endpoint: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
@@ -114,9 +104,9 @@ export function createGrpcTransport(resolved: ResolvedCommon, concurrency: numbe
   return {
     send(body, points) {
       // The engine's requests are whole ArrayBuffers: handed over as they are. A slice of one (a split request) is
-      // copied into one of ours.
+      // copied into one of ours: upstream's own copy (`Buffer.from(uint8array)`) could only be freed by a full GC.
       const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
-      const handed = whole ? (body.buffer as ArrayBuffer) : ownedCopy(body);
+      const handed = (whole ? body.buffer : ownedCopy(body).buffer) as ArrayBuffer;
       return new Promise<SendResult>((resolve) => {
         delegate.export({ body: handed, points }, (result: ExportResult) => {
           if (result.code === ExportResultCode.SUCCESS) {
