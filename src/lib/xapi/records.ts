@@ -69,6 +69,11 @@ const asIs: Intern = (value) => value;
 /** Values longer than this (uuids, names, descriptions) are mostly unique: not worth a table entry. */
 const INTERN_MAX_LENGTH = 24;
 
+/** A free-text value through the table only when it is short enough to repeat (refs always go through). */
+function internShort(text: string, intern: Intern): string {
+  return text.length <= INTERN_MAX_LENGTH ? intern(text) : text;
+}
+
 /** An intern table for one inventory load; drop it with the load so it never outlives the records it served. */
 export function internTable(): Intern {
   const seen = new Map<string, string>();
@@ -84,8 +89,7 @@ function convert(kind: FieldKind, raw: XmlRpcValue | undefined, intern: Intern):
   switch (kind) {
     case 'string': {
       if (raw === undefined || raw === null) return '';
-      const text = String(raw);
-      return text.length <= INTERN_MAX_LENGTH ? intern(text) : text;
+      return internShort(String(raw), intern);
     }
     case 'ref':
       return typeof raw === 'string' && raw !== '' ? intern(raw) : NULL_REF;
@@ -121,10 +125,7 @@ export function toUnixMs(raw: XmlRpcValue | undefined): number {
 function toStringMap(raw: XmlRpcValue | undefined, intern: Intern): Record<string, string> {
   const out: Record<string, string> = {};
   if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Date || Buffer.isBuffer(raw)) return out;
-  for (const [key, value] of Object.entries(raw)) {
-    const text = value === null ? '' : String(value);
-    out[key] = text.length <= INTERN_MAX_LENGTH ? intern(text) : text;
-  }
+  for (const [key, value] of Object.entries(raw)) out[key] = value === null ? '' : internShort(String(value), intern);
   return out;
 }
 

@@ -374,20 +374,27 @@ export class XmlRpcResponseDecoder {
   }
 
   /**
+   * Skips to just after `close` (a comment or processing instruction: no content kept), or returns `-1 - stop` with
+   * only a possible start of `close` to carry over.
+   */
+  private _skipPast(buf: Buffer, pos: number, close: Buffer): number {
+    const end = buf.indexOf(close, pos);
+    if (end >= 0) {
+      this._mode = MODE_TEXT;
+      return end + close.length;
+    }
+    return -1 - Math.max(pos, buf.length - (close.length - 1));
+  }
+
+  /**
    * Comment, CDATA, processing instruction or declaration: returns the position after it, or `-1 - stop` when it
    * goes on past the end of `buf` and `buf[stop…]` has to be carried over.
    */
   private _scanSpecial(buf: Buffer, pos: number): number {
     const len = buf.length;
     switch (this._mode) {
-      case MODE_COMMENT: {
-        const end = buf.indexOf(COMMENT_CLOSE, pos);
-        if (end >= 0) {
-          this._mode = MODE_TEXT;
-          return end + COMMENT_CLOSE.length;
-        }
-        return -1 - Math.max(pos, len - (COMMENT_CLOSE.length - 1));
-      }
+      case MODE_COMMENT:
+        return this._skipPast(buf, pos, COMMENT_CLOSE);
       case MODE_CDATA: {
         const end = buf.indexOf(CDATA_CLOSE, pos);
         const collecting = this._collecting;
@@ -404,14 +411,8 @@ export class XmlRpcResponseDecoder {
         }
         return -1 - keep;
       }
-      case MODE_PI: {
-        const end = buf.indexOf(PI_CLOSE, pos);
-        if (end >= 0) {
-          this._mode = MODE_TEXT;
-          return end + PI_CLOSE.length;
-        }
-        return -1 - Math.max(pos, len - (PI_CLOSE.length - 1));
-      }
+      case MODE_PI:
+        return this._skipPast(buf, pos, PI_CLOSE);
       default: {
         // <!DOCTYPE …> and other declarations: not XML-RPC content, skipped up to '>'.
         const end = buf.indexOf(GT, pos);
