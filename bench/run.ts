@@ -117,12 +117,17 @@ async function settledMemoryUsage(): Promise<NodeJS.MemoryUsage> {
  */
 function missingProductSettings(): string[] {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-  const words = (pkg.scripts['start'] ?? '').split(/\s+/);
+  // `A=1 node --flag=x … script …`: the environment assignments before `node` and the flags between it and the script.
+  const words = (pkg.scripts['start'] ?? '').trim().split(/\s+/);
+  const node = words.indexOf('node');
   const missing: string[] = [];
-  for (const word of words) {
-    const assignment = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
-    if (assignment && process.env[assignment[1]!] !== assignment[2]) missing.push(word);
-    if (word.startsWith('--') && word.includes('=') && !word.startsWith('--config') && !process.execArgv.includes(word)) missing.push(word);
+  for (const word of words.slice(0, Math.max(0, node))) {
+    const [name, ...value] = word.split('=');
+    if (process.env[name!] !== value.join('=')) missing.push(word);
+  }
+  for (const word of words.slice(node + 1)) {
+    if (!word.startsWith('--')) break;
+    if (!process.execArgv.includes(word)) missing.push(word);
   }
   return missing;
 }
